@@ -75,8 +75,8 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Return the wait before retry number ``attempt`` (1-based): half fixed, half jitter."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+        ceiling: float = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        return ceiling / 2 + self.rng.uniform(0.0, ceiling / 2)
 
 
 def retrying(policy: RetryPolicy, *, what: str) -> AsyncRetrying:
@@ -88,16 +88,19 @@ def retrying(policy: RetryPolicy, *, what: str) -> AsyncRetrying:
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetryableError) and exc.retry_after is not None:
-            return exc.retry_after
+            return float(exc.retry_after)
         return policy.backoff(state.attempt_number)
 
     def stop(state: RetryCallState) -> bool:
         if state.attempt_number >= policy.max_attempts:
             return True
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RetryableError) and exc.retry_after is not None:
-            if exc.retry_after > policy.max_retry_after:
-                return True
+        if (
+            isinstance(exc, RetryableError)
+            and exc.retry_after is not None
+            and exc.retry_after > policy.max_retry_after
+        ):
+            return True
         return state.idle_for + wait(state) > policy.max_elapsed
 
     def before_sleep(state: RetryCallState) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="udemy360: keep 360Learning in step with Udemy Business.", no_args_is_help=True)
+app = typer.Typer(
+    help="udemy360: keep 360Learning in step with Udemy Business.", no_args_is_help=True
+)
 
 
 @app.callback()

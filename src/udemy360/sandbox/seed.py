@@ -12,7 +12,18 @@ from typing import Final
 UNMATCHED_EVERY: Final = 25
 LEARNER_DOMAIN: Final = "example.com"
 
-_FIRST: Final = ("Ada", "Grace", "Alan", "Hedy", "Linus", "Margaret", "Tim", "Radia", "Ken", "Barbara")
+_FIRST: Final = (
+    "Ada",
+    "Grace",
+    "Alan",
+    "Hedy",
+    "Linus",
+    "Margaret",
+    "Tim",
+    "Radia",
+    "Ken",
+    "Barbara",
+)
 _LAST: Final = ("Lovelace", "Hopper", "Turing", "Lamarr", "Torvalds", "Hamilton", "Lee", "Perlman")
 
 
