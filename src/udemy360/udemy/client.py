@@ -1,0 +1,471 @@
+"""Async client for the Udemy Business REST API (courses, learning paths, learner activity).
+
+It knows HTTP, Basic auth, page-number pagination, 429/Retry-After and retries — nothing about
+syncing. Listings are async streams of typed pages: page 1 first (it carries ``count``), then
+pages 2..N fetched concurrently inside a bounded window, so memory does not grow with the catalog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from types import TracebackType
+from typing import Final, TypeVar
+
+import httpx
+from pydantic import JsonValue, ValidationError
+
+from udemy360 import __version__
+from udemy360._http import (
+    RETRIABLE_STATUSES,
+    AdaptiveConcurrency,
+    Clock,
+    RateLimiter,
+    Redactor,
+    RetryableError,
+    RetryPolicy,
+    parse_retry_after,
+    retrying,
+    safe_url,
+)
+from udemy360.udemy.errors import (
+    UdemyAuthError,
+    UdemyRateLimited,
+    UdemyResponseError,
+    UdemyTransportError,
+)
+from udemy360.udemy.models import (
+    UdemyCourse,
+    UdemyCourseActivity,
+    UdemyCredentials,
+    UdemyLearningPath,
+    require_secure,
+)
+from udemy360.udemy.pagination import (
+    MAX_PAGE_SIZE,
+    Envelope,
+    UdemyPage,
+    describe_validation_error,
+    page_count,
+    page_number_of,
+    parse_records,
+)
+
+T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
+
+COURSES: Final = "courses/list/"
+LEARNING_PATHS: Final = "learning-paths/list/"
+ACTIVITY: Final = "analytics/user-course-activity/"
+
+# Only what DESIGN.md's mapping reads: smaller pages are faster pages (research §2.4, S1
+# "Efficient API calls"; images and instructors alone make the payload ~6x larger).
+COURSE_FIELDS: Final = (
+    "id,title,headline,description,url,estimated_content_length,categories,primary_category,"
+    "primary_subcategory,topics,instructors,locale,images,promo_video_url,level,"
+    "mobile_native_deeplink,last_update_date"
+)
+LEARNING_PATH_FIELDS: Final = (
+    "id,title,description,url,editors,estimated_content_length,last_modified,is_public,"
+    "is_pro_path,sections"
+)
+SECTION_FIELDS: Final = "id,title,order,items"
+ACTIVITY_FIELDS: Final = (
+    "user_email,user_name,user_surname,user_is_deactivated,course_id,course_title,"
+    "completion_ratio,num_video_consumed_minutes,course_enroll_date,course_start_date,"
+    "course_completion_date,course_first_completion_date,course_last_accessed_date"
+)
+
+_BODY_EXCERPT: Final = 2048
+# Signed CDN query values inside a response body (promo videos — research §3.1).
+_SIGNED: Final = re.compile(r"(?i)\b(Expires|Signature|Key-Pair-Id|Policy)=[^&\"'\s]*")
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    url: str
+    data: JsonValue
+
+
+class _Retry(RetryableError):
+    """One failed attempt worth repeating; remembers what to raise if the budget runs out."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        kind: str,
+        url: str,
+        status: int | None = None,
+        body_excerpt: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(reason, retry_after=retry_after)
+        self.kind = kind
+        self.url = url
+        self.status = status
+        self.body_excerpt = body_excerpt
+
+
+class UdemyClient:
+    """Reads one Udemy Business organization. Use as an async context manager.
+
+    Raises (from every public method): ``UdemyAuthError``, ``UdemyRateLimited``,
+    ``UdemyTransportError``, ``UdemyResponseError``.
+    """
+
+    def __init__(
+        self,
+        creds: UdemyCredentials,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        page_size: int = 100,
+        concurrency: int = 4,
+        requests_per_second: float | None = None,
+        timeout: float = 30.0,
+        clock: Clock | None = None,
+    ) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        secret = creds.client_secret.get_secret_value()
+        self._base_url = creds.api_base_url
+        if not isinstance(transport, httpx.ASGITransport | httpx.MockTransport):
+            # In-process transports never touch a network; anything else must use TLS.
+            require_secure(self._base_url)
+        self._redact = Redactor.for_basic_auth(creds.client_id, secret)
+        self._retry = retry or RetryPolicy()
+        self._page_size = page_size
+        self._concurrency = AdaptiveConcurrency(concurrency)
+        self._limiter = (
+            RateLimiter(requests_per_second, clock=clock or time.monotonic, sleep=self._retry.sleep)
+            if requests_per_second
+            else None
+        )
+        self._calls: Counter[str] = Counter()
+        self._http = httpx.AsyncClient(
+            base_url=self._base_url,
+            auth=httpx.BasicAuth(creds.client_id, secret),
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=False,
+            headers={"User-Agent": f"udemy360/{__version__}", "Accept": "application/json"},
+        )
+
+    def __repr__(self) -> str:
+        return f"UdemyClient(base_url={safe_url(self._base_url)!r})"
+
+    async def __aenter__(self) -> UdemyClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the underlying connection pool."""
+        await self._http.aclose()
+
+    @property
+    def call_counts(self) -> Mapping[str, int]:
+        """HTTP attempts per endpoint, e.g. ``{"GET courses/list/": 12}`` (retries included)."""
+        return dict(self._calls)
+
+    @property
+    def concurrency_limit(self) -> int:
+        """The current adaptive concurrency limit (halves on 429, recovers one step at a time)."""
+        return self._concurrency.limit
+
+    # --- listings ------------------------------------------------------------------------------
+
+    def iter_course_pages(self) -> AsyncIterator[UdemyPage[UdemyCourse]]:
+        """Stream the organization's course collection, page by page (pages may come out of order).
+
+        Raises:
+            UdemyAuthError, UdemyRateLimited, UdemyTransportError, UdemyResponseError.
+        """
+        return self._iter_pages(
+            COURSES, {"fields[course]": COURSE_FIELDS}, UdemyCourse.model_validate
+        )
+
+    def iter_learning_path_pages(self) -> AsyncIterator[UdemyPage[UdemyLearningPath]]:
+        """Stream public learning paths; a path with ``is_public`` false is counted in ``skipped``.
+
+        Raises:
+            UdemyAuthError, UdemyRateLimited, UdemyTransportError, UdemyResponseError.
+        """
+        params = {
+            "fields[learning_path]": LEARNING_PATH_FIELDS,
+            "fields[learning_path_section]": SECTION_FIELDS,
+            "fields[user]": "display_name",
+        }
+        return self._iter_pages(
+            LEARNING_PATHS,
+            params,
+            UdemyLearningPath.model_validate,
+            keep=lambda path: path.is_public is not False,
+        )
+
+    def iter_activity_pages(
+        self, *, from_date: date | None = None, to_date: date | None = None
+    ) -> AsyncIterator[UdemyPage[UdemyCourseActivity]]:
+        """Stream per-learner, per-course activity rows, optionally within a date window.
+
+        Raises:
+            UdemyAuthError, UdemyRateLimited, UdemyTransportError, UdemyResponseError.
+        """
+        params = {"fields[aggregate_organization_user_course_activity]": ACTIVITY_FIELDS}
+        if from_date is not None:
+            params["from_date"] = from_date.isoformat()
+        if to_date is not None:
+            params["to_date"] = to_date.isoformat()
+        return self._iter_pages(ACTIVITY, params, UdemyCourseActivity.model_validate)
+
+    async def get_course(self, course_id: int) -> UdemyCourse | None:
+        """Fetch one course of the collection; ``None`` when Udemy answers 404.
+
+        Raises:
+            UdemyAuthError, UdemyRateLimited, UdemyTransportError, UdemyResponseError.
+        """
+        # research §2.5 / quirk 12: prefer courses/list/{id}/ over courses/{id}/
+        answer = await self._get(
+            "courses/list/{id}/",
+            f"{COURSES}{int(course_id)}/",
+            {"fields[course]": COURSE_FIELDS},
+            none_on_404=True,
+        )
+        if answer is None:
+            return None
+        try:
+            return UdemyCourse.model_validate(answer.data)
+        except ValidationError as exc:
+            raise UdemyResponseError(
+                f"course {course_id} is not a valid record: {describe_validation_error(exc)}",
+                status=answer.status,
+                url=answer.url,
+            ) from exc
+
+    # --- pagination ----------------------------------------------------------------------------
+
+    async def _iter_pages(
+        self,
+        path: str,
+        params: dict[str, str],
+        parse: Callable[[JsonValue], T],
+        keep: Callable[[T], bool] | None = None,
+    ) -> AsyncIterator[UdemyPage[T]]:
+        params = {**params, "page_size": str(self._page_size)}
+        first = await self._fetch_page(path, params, 1)
+        if first is None:
+            # research §2.3: 404 "Invalid page." — nothing to list.
+            yield UdemyPage(1, 0, (), ())
+            return
+        yield parse_records(1, first, parse, keep)
+        if first.next is None:
+            return
+        following = page_number_of(first.next)
+        if following is None or following <= 1:
+            raise UdemyResponseError(
+                "pagination loop: page 1's next link does not move forward", url=safe_url(path)
+            )
+        total = page_count(first.count, self._page_size)
+        if following == 2 and len(first.results) == self._page_size:
+            pages = self._concurrent_pages(path, params, range(2, total + 1), parse, keep)
+        else:
+            # The server did not honour our page size: follow `next` one page at a time.
+            pages = self._sequential_pages(path, params, following, parse, keep)
+        async for page in pages:
+            yield page
+
+    async def _concurrent_pages(
+        self,
+        path: str,
+        params: dict[str, str],
+        numbers: range,
+        parse: Callable[[JsonValue], T],
+        keep: Callable[[T], bool] | None,
+    ) -> AsyncIterator[UdemyPage[T]]:
+        """Fetch ``numbers`` with at most ``concurrency`` pages in flight or buffered."""
+        window = self._concurrency.maximum
+        queue = iter(numbers)
+        pending: dict[asyncio.Task[Envelope | None], int] = {}
+        ended = False
+        try:
+            while True:
+                while not ended and len(pending) < window:
+                    number = next(queue, None)
+                    if number is None:
+                        break
+                    task = asyncio.create_task(self._fetch_page(path, params, number))
+                    pending[task] = number
+                if not pending:
+                    return
+                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in sorted(done, key=pending.__getitem__):
+                    number = pending.pop(task)
+                    envelope = task.result()
+                    if envelope is None:
+                        ended = True  # the listing shrank while we read it
+                        continue
+                    yield parse_records(number, envelope, parse, keep)
+        finally:
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _sequential_pages(
+        self,
+        path: str,
+        params: dict[str, str],
+        number: int,
+        parse: Callable[[JsonValue], T],
+        keep: Callable[[T], bool] | None,
+    ) -> AsyncIterator[UdemyPage[T]]:
+        while True:
+            envelope = await self._fetch_page(path, params, number)
+            if envelope is None:
+                return
+            yield parse_records(number, envelope, parse, keep)
+            if envelope.next is None:
+                return
+            following = page_number_of(envelope.next)
+            if following is None or following <= number:
+                raise UdemyResponseError(
+                    f"pagination loop: page {number}'s next link does not move forward",
+                    url=safe_url(path),
+                )
+            number = following
+
+    async def _fetch_page(self, path: str, params: dict[str, str], number: int) -> Envelope | None:
+        answer = await self._get(path, path, {**params, "page": str(number)}, end_on_404=True)
+        if answer is None:
+            return None
+        try:
+            return Envelope.model_validate(answer.data)
+        except ValidationError as exc:
+            raise UdemyResponseError(
+                f"invalid page envelope: {describe_validation_error(exc)}",
+                status=answer.status,
+                url=answer.url,
+            ) from exc
+
+    # --- one request -------------------------------------------------------------------------
+
+    async def _get(
+        self,
+        key: str,
+        path: str,
+        params: dict[str, str],
+        *,
+        end_on_404: bool = False,
+        none_on_404: bool = False,
+    ) -> _Answer | None:
+        try:
+            async for attempt in retrying(self._retry, what=f"GET {key}"):
+                with attempt:
+                    answer = await self._attempt(key, path, params, end_on_404, none_on_404)
+        except _Retry as exc:
+            raise self._exhausted(exc) from exc
+        return answer
+
+    def _exhausted(self, exc: _Retry) -> Exception:
+        if exc.kind == "rate":
+            wait = "" if exc.retry_after is None else f" (Retry-After {exc.retry_after:g}s)"
+            return UdemyRateLimited(
+                f"Udemy is rate limiting us{wait}; retry budget spent",
+                retry_after=exc.retry_after,
+                url=exc.url,
+            )
+        if exc.kind == "transport":
+            return UdemyTransportError(f"could not reach Udemy: {exc.reason}", url=exc.url)
+        return UdemyResponseError(
+            f"Udemy kept failing: {exc.reason}",
+            status=exc.status,
+            url=exc.url,
+            body_excerpt=exc.body_excerpt,
+        )
+
+    def _excerpt(self, text: str) -> str:
+        return self._redact(_SIGNED.sub(r"\1=REDACTED", text[:_BODY_EXCERPT]))[:_BODY_EXCERPT]
+
+    async def _attempt(
+        self,
+        key: str,
+        path: str,
+        params: dict[str, str],
+        end_on_404: bool,
+        none_on_404: bool,
+    ) -> _Answer | None:
+        async with self._concurrency.slot():
+            if self._limiter is not None:
+                await self._limiter.acquire()
+            self._calls[f"GET {key}"] += 1
+            request = self._http.build_request("GET", path, params=params)
+            url = safe_url(request.url)
+            try:
+                response = await self._http.send(request)
+            except httpx.TransportError as exc:
+                raise _Retry(type(exc).__name__, kind="transport", url=url) from exc
+        status = response.status_code
+        logger.debug("GET %s status=%d", url, status)
+        if status == 429:
+            self._concurrency.on_throttle()
+            # research §5.1: wait the number of seconds in Retry-After (or until its HTTP date)
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise _Retry("HTTP 429", kind="rate", url=url, status=429, retry_after=retry_after)
+        if status in RETRIABLE_STATUSES:
+            raise _Retry(
+                f"HTTP {status}",
+                kind="status",
+                url=url,
+                status=status,
+                body_excerpt=self._excerpt(response.text),
+            )
+        if status in (401, 403):
+            what = "rejected the credentials" if status == 401 else "denied access"
+            raise UdemyAuthError(
+                f"Udemy {what} (HTTP {status}): check client_id/client_secret and that the "
+                "REST API is enabled for this account (Enterprise plan)",
+                status=status,
+                url=url,
+            )
+        if status == 404:
+            if none_on_404:
+                return None
+            if end_on_404 and "invalid page" in response.text.lower():
+                return None
+        if not 200 <= status < 300:
+            raise UdemyResponseError(
+                f"unexpected HTTP {status}",
+                status=status,
+                url=url,
+                body_excerpt=self._excerpt(response.text),
+            )
+        try:
+            data: JsonValue = response.json()
+        except ValueError as exc:
+            # research §5.1: occasional non-JSON or cut bodies; worth another try
+            raise _Retry(
+                "response body is not valid JSON",
+                kind="json",
+                url=url,
+                status=status,
+                body_excerpt=self._excerpt(response.text),
+            ) from exc
+        self._concurrency.on_success()
+        return _Answer(status, url, data)
