@@ -1,0 +1,254 @@
+from __future__ import annotations
+
+from tests.e2e.conftest import Env, make_env
+from udemy360.mapping import path_external_id
+from udemy360.sandbox.udemy.tenant import ID_BASE
+
+# A course whose every mapped field is known (DESIGN.md, course table).
+PROMO = [
+    {
+        "type": "video/mp4",
+        "label": "360",
+        "file": "https://cdn.example.com/v360.mp4?Expires=1&Signature=a",
+    },
+    {
+        "type": "video/mp4",
+        "label": "720",
+        "file": "https://cdn.example.com/v720.mp4?Expires=1&Signature=b",
+    },
+]
+COURSE = {
+    "title": "Python for Teams",
+    "description": "<p>Learn <strong>Python</strong></p><script>alert(1)</script>",
+    "url": "/course/python-for-teams/",
+    "images": {
+        "size_480x270": "https://img.example.com/480.jpg",
+        "size_240x135": "https://img.example.com/240.jpg",
+    },
+    "estimated_content_length": 250_000,
+    "instructors": [" Ada Lovelace ", "Grace Hopper", "", "Ada Lovelace"],
+    "locale": {"_class": "locale", "locale": "zh_TW"},
+    "categories": ["Development", "development"],
+    "primary_category": {"_class": "course_category", "id": 1, "title": "Development", "url": None},
+    "primary_subcategory": {
+        "_class": "course_subcategory",
+        "id": 2,
+        "title": "Python",
+        "url": None,
+    },
+    "level": "Expert",
+    "promo_video_url": PROMO,
+    "mobile_native_deeplink": "udemyufb://discover?x=1",
+}
+
+
+class TestCourseMapping:
+    async def test_course_fields_land_as_the_design_says(self, env: Env) -> None:
+        """Every row of the course table lands with its exact value in 360Learning."""
+        course_id = env.udemy_sb.tenant.add_course(**COURSE)
+        report = await env.courses()
+        assert report.status == "succeeded"
+        held = env.course(str(course_id))
+        assert held["externalId"] == str(course_id)
+        assert held["name"] == "Python for Teams"
+        assert held["description"] == "<p>Learn <strong>Python</strong></p>"
+        assert held["launchUrl"] == "https://acme.udemy.com/course/python-for-teams/"
+        assert held["imageUrl"] == "https://img.example.com/480.jpg"
+        assert held["duration"] == 100_000
+        assert held["sources"] == [{"name": "Ada Lovelace"}, {"name": "Grace Hopper"}]
+        assert held["defaultLang"] == "zh_tw"
+        assert held["subjects"] == ["Development", "Python"]
+        assert held["difficultyLevel"] == "advanced"
+        assert "mobileLaunchUrl" not in held
+        assert "contentType" not in held
+        row = env.store.get_items("acme", [str(course_id)])[str(course_id)]
+        assert row.video_url is not None
+        assert "720" in row.video_url  # the highest quality, kept in the store only
+
+    async def test_defaults_and_fallbacks(self, env: Env) -> None:
+        """No instructors → "Udemy"; no locale → owner's language; empty values are omitted."""
+        course_id = env.udemy_sb.tenant.add_course(
+            instructors=[],
+            locale=None,
+            level="All Levels",
+            estimated_content_length=0,
+            description="",
+            images={},
+            url="http://acme.udemy.com/course/x/",
+        )
+        await env.courses()
+        held = env.course(str(course_id))
+        assert held["sources"] == [{"name": "Udemy"}]
+        assert held["defaultLang"] == "fr"  # the sandbox owner's language
+        assert held["launchUrl"] == "https://acme.udemy.com/course/x/"
+        for absent in ("difficultyLevel", "duration", "description", "imageUrl"):
+            assert absent not in held
+
+    async def test_signed_video_query_is_not_a_change(self, env: Env) -> None:
+        """Promo videos signed anew on every listing do not re-send the course."""
+        course_id = env.udemy_sb.tenant.add_course(**COURSE)
+        await env.courses()
+        writes = env.lms.write_count
+        first = env.udemy_sb.tenant.get_course(course_id)
+        second = env.udemy_sb.tenant.get_course(course_id)
+        assert first is not None
+        assert second is not None
+        env.next_day()
+        report = await env.courses()
+        assert report.counts["updated"] == 0
+        assert env.lms.write_count == writes
+
+    async def test_bad_launch_url_is_an_item_error(self, env: Env) -> None:
+        """A course whose URL cannot be launched fails alone; the run is partial."""
+        course_id = env.udemy_sb.tenant.add_course(url="ftp://nope/")
+        report = await env.courses()
+        assert report.status == "partial"
+        assert report.counts["failed"] == 1
+        assert any(str(course_id) in e for e in report.errors)
+        assert str(course_id) not in env.course_ids()
+
+
+class TestLearningPaths:
+    async def test_paths_land_and_turning_them_off_leaves_them(self, env: Env) -> None:
+        """Paths sync as lp- ids; with the option off they are neither updated nor archived."""
+        env.set_options(learning_paths_enabled=True)
+        await env.courses()
+        path_id = ID_BASE
+        record = env.udemy_sb.tenant.get_learning_path(path_id)
+        assert record is not None
+        held = env.course(path_external_id(path_id))
+        assert held["name"] == f"[Learning Path] {record['title']}"
+        assert held["defaultLang"] == "en"
+        assert held["subjects"] == []
+        assert "<ul><li><a href=" in str(held["description"])
+        paths_before = {e for e in env.active_external_ids() if e.startswith("lp-")}
+        assert paths_before
+        env.set_options(learning_paths_enabled=False)
+        env.next_day()
+        env.udemy_sb.tenant.change_learning_path(path_id, title="Renamed")
+        report = await env.courses()
+        assert report.counts["archived"] == 0
+        assert {e for e in env.active_external_ids() if e.startswith("lp-")} == paths_before
+        assert env.course(path_external_id(path_id))["name"] == held["name"]
+
+
+class TestIncremental:
+    async def test_second_run_sends_nothing(self, env: Env) -> None:
+        """With unchanged Udemy data, a second run writes nothing to 360Learning."""
+        await env.courses()
+        writes = env.lms.write_count
+        env.next_day()
+        report = await env.courses()
+        assert report.counts["unchanged"] == 30
+        assert env.lms.write_count == writes
+
+    async def test_changed_course_is_updated(self, env: Env) -> None:
+        """Only the changed course is re-sent."""
+        await env.courses()
+        env.next_day()
+        env.udemy_sb.tenant.change_course(ID_BASE + 3, title="New title")
+        report = await env.courses()
+        assert report.counts["updated"] == 1
+        assert env.course(str(ID_BASE + 3))["name"] == "New title"
+
+    async def test_options_change_resends_affected_items(self, env: Env) -> None:
+        """Turning tags on changes every course's hash, so every course is re-sent."""
+        await env.courses()
+        env.set_options(tags_enabled=True)
+        env.next_day()
+        report = await env.courses()
+        assert report.counts["updated"] == 30
+
+
+class TestArchive:
+    async def test_retired_course_is_archived_and_restored(self, env: Env) -> None:
+        """A course that leaves Udemy is archived; when it comes back it is restored."""
+        await env.courses()
+        env.udemy_sb.tenant.retire_course(ID_BASE + 1)
+        env.next_day()
+        report = await env.courses()
+        assert report.counts["archived"] == 1
+        assert env.course(str(ID_BASE + 1))["_status"] == "archived"
+        env.udemy_sb.tenant._courses.retired.remove(1)  # the course comes back
+        env.next_day()
+        report = await env.courses()
+        assert report.counts["restored"] == 1
+        assert env.course(str(ID_BASE + 1))["_status"] == "published"
+        assert len(env.course_ids()) == 30  # no duplicate
+
+    async def test_mass_archive_guard_refuses_then_override(self, env: Env) -> None:
+        """Archiving more than 10% refuses and archives nothing; the override archives."""
+        await env.courses()
+        for i in range(5):
+            env.udemy_sb.tenant.retire_course(ID_BASE + i)
+        env.next_day()
+        report = await env.courses()
+        assert report.status == "refused"
+        assert report.exit_code == 1
+        assert "5 of 30" in report.errors[0]
+        assert len(env.active_external_ids()) == 30
+        env.next_day()
+        report = await env.courses(allow_mass_archive=True)
+        assert report.status == "succeeded"
+        assert report.counts["archived"] == 5
+        assert len(env.active_external_ids()) == 25
+
+
+class TestDryRunAndLock:
+    async def test_dry_run_sends_no_write(self, env: Env) -> None:
+        """A dry run reports what it would create and sends no write at all."""
+        writes = env.lms.write_count
+        report = await env.courses(dry_run=True)
+        assert report.counts["would_create"] == 30
+        assert report.dry_run
+        assert env.lms.write_count == writes
+        assert env.course_ids() == {}
+
+    async def test_held_lock_gives_locked_report(self, env: Env) -> None:
+        """A run while another holds the lock reports "locked" and sends nothing."""
+        writes = env.lms.write_count
+        with env.store.lock("acme", owner="someone else"):
+            report = await env.courses()
+        assert report.status == "locked"
+        assert report.exit_code == 1
+        assert env.lms.write_count == writes
+
+
+class TestTags:
+    async def test_tags_created_merged_and_left_alone_when_off(self) -> None:
+        """Categories become tags merged with foreign ones; turning tags off stops tag writes."""
+        env = await make_env(courses=10, tags_enabled=True)
+        course_ext = str(ID_BASE + 2)
+        report = await env.courses()
+        assert report.counts["tagged"] == 10
+        tags = {t.id: t.name for t in env.lms.world.tags.values()}
+        held = env.course(course_ext)
+        course_id = str(held["_id"])
+        names = {tags[t].casefold() for t in env.lms.world.course_tags[course_id]}
+        subjects = held["subjects"]
+        assert isinstance(subjects, list)
+        assert names == {str(s).casefold() for s in subjects}
+        # someone adds a tag by hand; a category changes
+        human = env.lms.world.create_tag({"name": "Hand picked", "isMain": False})
+        env.lms.world.course_tags[course_id].append(human.id)
+        env.udemy_sb.tenant.change_course(
+            int(course_ext),
+            categories=["Leadership"],
+            primary_category=None,
+            primary_subcategory=None,
+        )
+        env.next_day()
+        await env.courses()
+        now_names = {
+            tags.get(t) or env.lms.world.tags[t].name for t in env.lms.world.course_tags[course_id]
+        }
+        assert now_names == {"Hand picked", "Leadership"}
+        tag_count = len(env.lms.world.tags)
+        env.set_options(tags_enabled=False)
+        env.next_day()
+        writes_before = [r for r in env.lms.requests if "/tags" in r.path and r.method != "GET"]
+        await env.courses()
+        writes_after = [r for r in env.lms.requests if "/tags" in r.path and r.method != "GET"]
+        assert writes_after == writes_before
+        assert len(env.lms.world.tags) == tag_count
+        env.store.close()

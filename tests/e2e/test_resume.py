@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Env, make_env
+from udemy360.sandbox.server import serve_in_thread
+from udemy360.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _catalog(env: Env) -> dict[str, object]:
+    return {
+        ext: (env.lms.world.courses[cid].data, env.lms.world.courses[cid].status)
+        for ext, cid in env.course_ids().items()
+    }
+
+
+def _attempts(env: Env) -> dict[tuple[str, str], list[tuple[object, ...]]]:
+    world = env.lms.world
+    return {
+        (world.users[user_id].mail, world.courses[course_id].external_id): [
+            (a.progress, a.time_spent, a.first_activity_at, a.last_activity_at, a.completed_at)
+            for a in rows
+        ]
+        for (user_id, course_id), rows in world.attempts.items()
+    }
+
+
+def _kill_mid_run(
+    env: Env, tmp_path: Path, job: str, polls_before: int, udemy_url: str, lms_url: str
+) -> None:
+    """Start the engine in a subprocess and SIGKILL it while it waits for its first bulk op."""
+    env.lms.faults.bulk_delays(pending=0.3, queued=0.0, per_item=0.0)
+    udemy_creds = {
+        **env.udemy_sb.credentials_dict(),
+        "base_url": env.udemy_sb.base_url(udemy_url),
+    }
+    l360_creds = {
+        "client_id": env.lms.client_id,
+        "client_secret": env.lms.client_secret,
+        "base_url": lms_url,
+    }
+    config = {
+        "store": f"sqlite:///{tmp_path / 'state.db'}",
+        "integration_id": env.options.integration_id,
+        "owner_id": env.options.owner_id,
+        "udemy_creds": json.dumps(udemy_creds),
+        "l360_creds": json.dumps(l360_creds),
+        "today": env.today.isoformat(),
+        "job": job,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.e2e._engine_process", json.dumps(config)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    try:
+        while _bulk_polls(env) <= polls_before:
+            assert proc.poll() is None, "the engine ended before it could be killed"
+            assert time.monotonic() < deadline, "the engine never submitted a bulk operation"
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=10)
+    env.lms.faults.bulk_delays(pending=0.0, queued=0.0, per_item=0.0)
+
+
+def _bulk_polls(env: Env) -> int:
+    return sum(
+        1
+        for r in env.lms.requests
+        if r.method == "GET" and r.path.startswith("/api/v2/bulk/operations/")
+    )
+
+
+@pytest.mark.e2e
+class TestKillAndResume:
+    async def test_killed_runs_resume_to_the_uninterrupted_state(self, tmp_path: Path) -> None:
+        """Runs SIGKILLed mid-run end, once started again, like uninterrupted runs."""
+        reference = await make_env(courses=20, activity_rows=60)
+        reference.set_options(course_batch_size=5, stats_batch_size=10)
+        await reference.courses()
+        reference.next_day()
+        await reference.stats()
+
+        env = await make_env(courses=20, activity_rows=60)
+        env.store.close()
+        # the lease of the killed process looks expired to a store whose clock is an hour ahead
+        env.store = Store.open(
+            f"sqlite:///{tmp_path / 'state.db'}",
+            clock=lambda: datetime.now(UTC) + timedelta(hours=1),
+        )
+        env.store.ensure_connection("acme", udemy_account="acme", group_id=env.lms.group_id)
+        env.store.set_integration("acme", env.options.integration_id)
+        env.set_options(course_batch_size=5, stats_batch_size=10)
+
+        with (
+            serve_in_thread(env.udemy_sb.app) as udemy_url,
+            serve_in_thread(env.lms.app) as lms_url,
+        ):
+            urls = (udemy_url, lms_url)
+            _kill_mid_run(env, tmp_path, "courses", _bulk_polls(env), *urls)
+            assert env.store.pending_bulk_operations("acme")  # recorded before waiting
+            report = await env.courses()
+            assert report.status == "succeeded"
+            assert not env.store.pending_bulk_operations("acme")
+            assert _catalog(env) == _catalog(reference)
+
+            env.next_day()
+            _kill_mid_run(env, tmp_path, "stats", _bulk_polls(env), *urls)
+            report = await env.stats()
+        assert report.status == "succeeded"
+        assert _attempts(env) == _attempts(reference)

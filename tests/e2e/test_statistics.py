@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.e2e.conftest import Env, make_env
+from udemy360.sandbox.seed import learner_email
+from udemy360.sandbox.udemy.tenant import ID_BASE
+
+COURSE = ID_BASE + 4
+EXT = str(COURSE)
+
+
+async def _env() -> Env:
+    """No generated activity: each test writes the rows it needs."""
+    env = await make_env(courses=10, activity_rows=0)
+    await env.courses()
+    return env
+
+
+class TestStatisticMapping:
+    async def test_activity_fields_land_as_the_design_says(self) -> None:
+        """Every row of the activity table lands with its exact value in the attempt."""
+        env = await _env()
+        start = env.today - timedelta(days=3)
+        env.udemy_sb.tenant.advance_learner(0, COURSE, progress=10, at=start)
+        env.udemy_sb.tenant.advance_learner(0, COURSE, progress=42.9, minutes=2.5, at=env.today)
+        report = await env.stats()
+        assert report.status == "succeeded"
+        assert report.counts["created"] == 1
+        (attempt,) = env.attempts(learner_email(0), EXT)
+        assert attempt["progress"] == 42  # rounded down
+        assert attempt["timeSpent"] == 150_000
+        assert attempt["firstActivityAt"] == start.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        assert attempt["lastActivityAt"] == env.today.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        assert attempt["lang"] == env.course(EXT)["defaultLang"]
+        assert "completedAt" not in attempt
+
+    async def test_completion_sets_progress_and_date(self) -> None:
+        """A completion date gives progress 100 and becomes the attempt's completion time."""
+        env = await _env()
+        env.udemy_sb.tenant.advance_learner(
+            1, COURSE, progress=20, at=env.today - timedelta(days=2)
+        )
+        env.udemy_sb.tenant.advance_learner(1, COURSE, complete=True, at=env.today)
+        await env.stats()
+        (attempt,) = env.attempts(learner_email(1), EXT)
+        assert attempt["progress"] == 100
+        assert attempt["completedAt"] == env.today.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+class TestStatisticRules:
+    async def test_completion_is_final_and_first_activity_stable(self) -> None:
+        """Daily runs update one attempt; after completion a dropped ratio is never sent."""
+        env = await _env()
+        tenant = env.udemy_sb.tenant
+        tenant.advance_learner(2, COURSE, progress=10, at=env.today)
+        await env.stats()
+        env.next_day()
+        tenant.advance_learner(2, COURSE, progress=60, at=env.today)
+        report = await env.stats()
+        assert report.counts["updated"] == 1
+        assert len(env.attempts(learner_email(2), EXT)) == 1
+        env.next_day()
+        tenant.advance_learner(2, COURSE, complete=True, at=env.today)
+        await env.stats()
+        env.next_day()
+        tenant.advance_learner(2, COURSE, retake=True, progress=30, at=env.today)
+        writes = env.lms.write_count
+        report = await env.stats()
+        assert env.lms.write_count == writes
+        (attempt,) = env.attempts(learner_email(2), EXT)
+        assert attempt["progress"] == 100
+
+    async def test_unchanged_day_sends_nothing(self) -> None:
+        """A day with no change in Udemy sends no write."""
+        env = await _env()
+        env.udemy_sb.tenant.advance_learner(3, COURSE, progress=10, at=env.today)
+        await env.stats()
+        env.next_day()
+        writes = env.lms.write_count
+        report = await env.stats()
+        assert env.lms.write_count == writes
+        assert report.counts["created"] + report.counts["updated"] == 0
+
+    async def test_unmatched_learners_reported_and_resent_only_on_change_or_full(self) -> None:
+        """Unknown learners are reported, not re-sent on a quiet day, re-sent on full pulls."""
+        env = await _env()
+        unknown = learner_email(24)  # seed: every 25th learner has no 360Learning account
+        env.udemy_sb.tenant.advance_learner(24, COURSE, progress=10, at=env.today)
+        report = await env.stats()
+        assert report.status == "succeeded"
+        assert report.counts["unmatched"] == 1
+        assert report.unmatched == ((unknown, 1),)
+        outcomes = list(env.store.iter_item_outcomes(report.run_id or 0, outcome="unmatched"))
+        assert [o.learner_mail for o in outcomes] == [unknown]
+        env.next_day()
+        writes = env.lms.write_count
+        await env.stats(full=False)
+        assert env.lms.write_count == writes
+        report = await env.stats(full=True)
+        assert report.counts["unmatched"] == 1
+
+    async def test_anonymized_rows_are_skipped_and_counted(self) -> None:
+        """Rows without a usable email are skipped and counted, never sent."""
+        env = await _env()
+        env.udemy_sb.tenant.advance_learner("Anonymized User", COURSE, progress=10, at=env.today)
+        report = await env.stats()
+        assert report.counts["skipped"] == 1
+        assert report.counts["created"] == 0
+
+    async def test_held_row_is_sent_once_the_course_arrives(self) -> None:
+        """Activity for a course not yet in 360Learning is held, then sent once it arrives."""
+        env = await _env()
+        new_course = env.udemy_sb.tenant.add_course(title="Brand new")
+        env.udemy_sb.tenant.advance_learner(
+            5, new_course, progress=50, at=env.today - timedelta(days=6)
+        )
+        report = await env.stats()
+        assert report.counts["held"] == 1
+        env.next_day()
+        await env.courses()
+        env.next_day()  # the row is now outside the incremental window
+        report = await env.stats(full=False)
+        assert report.counts["created"] == 1
+        (attempt,) = env.attempts(learner_email(5), str(new_course))
+        assert attempt["progress"] == 50
+
+    async def test_launch_then_sync(self) -> None:
+        """START gives a completed 0% attempt; the next sync adds the Udemy progress (spec)."""
+        env = await _env()
+        mail = learner_email(6)
+        env.lms.launch(mail=mail, course_id=str(env.course(EXT)["_id"]))
+        launched = env.attempts(mail, EXT)
+        assert [(a["progress"], "completedAt" in a) for a in launched] == [(0, True)]
+        env.time.now += 3600
+        env.udemy_sb.tenant.advance_learner(
+            6, COURSE, progress=35, at=env.today + timedelta(hours=2)
+        )
+        await env.stats()
+        attempts = env.attempts(mail, EXT)
+        assert [(a["progress"], "completedAt" in a) for a in attempts] == [(0, True), (35, False)]
+        env.next_day()
+        env.udemy_sb.tenant.advance_learner(6, COURSE, progress=70, at=env.today)
+        await env.stats()
+        attempts = env.attempts(mail, EXT)
+        assert [a["progress"] for a in attempts] == [0, 70]
+
+    async def test_dry_run_sends_nothing(self) -> None:
+        """A statistics dry run counts what it would send and writes nothing."""
+        env = await _env()
+        env.udemy_sb.tenant.advance_learner(7, COURSE, progress=10, at=env.today)
+        writes = env.lms.write_count
+        report = await env.stats(dry_run=True)
+        assert report.counts["would_send"] == 1
+        assert env.lms.write_count == writes
