@@ -1,0 +1,171 @@
+"""``udemy360 run``: the foreground service that runs both daily jobs on schedule.
+
+Shutdown on SIGTERM/SIGINT is graceful: the scheduler stops, a job in progress gets ``grace``
+seconds to finish, then it is cancelled between awaits (database writes are synchronous, so no
+transaction is cut in half; bulk operation ids are persisted before waiting, so the next run
+resumes them), and a run row it left "running" is closed as "aborted". A second signal cancels
+at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from udemy360.cli import _factory
+from udemy360.logs import bind_run
+from udemy360.scheduling import Clock, DailyJob, Scheduler, Sleep
+
+if TYPE_CHECKING:
+    from udemy360.config import Settings
+    from udemy360.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_job_runner(settings: Settings, store: Store) -> Callable[[str], Awaitable[object]]:
+    """Return the callable the scheduler uses to run one job with fresh clients."""
+    from udemy360.sync import run_courses, run_statistics
+
+    async def run_job(job: str) -> object:
+        row = store.get_connection(settings.connection_id)
+        if row is None or not row.active:
+            logger.warning("connection %s is deactivated: %s skipped", settings.connection_id, job)
+            return None
+        options = _factory.sync_options(settings, integration_id=row.integration_id)
+        async with (
+            _factory.udemy_client(settings) as udemy,
+            _factory.learning360_client(settings) as l360,
+        ):
+            with bind_run(connection=settings.connection_id, job=job):
+                if job == "courses":
+                    report = await run_courses(store, udemy, l360, options)
+                else:
+                    report = await run_statistics(store, udemy, l360, options)
+        logger.info(
+            "job %s finished: run_id=%s status=%s counts=%s",
+            job,
+            report.run_id,
+            report.status,
+            {k: v for k, v in report.counts.items() if v},
+        )
+        return report
+
+    return run_job
+
+
+def last_started(store: Store, connection_id: str) -> Callable[[str], datetime | None]:
+    """Return a lookup of the start of the last run of a job that completed (fully or partly)."""
+
+    def lookup(job: str) -> datetime | None:
+        row = store.last_successful_run(connection_id, job)
+        return row.started_at if row is not None else None
+
+    return lookup
+
+
+def close_interrupted_runs(store: Store, connection_id: str, since: datetime) -> list[int]:
+    """Mark runs of this process still "running" as aborted, so no half-recorded run remains."""
+    from udemy360.store import RunStatus
+
+    closed = []
+    for row in store.list_runs(connection_id, limit=10):
+        if row.status == RunStatus.RUNNING and row.started_at >= since:
+            store.finish_run(
+                row.run_id,
+                status=RunStatus.ABORTED,
+                ended_at=_utc_now(),
+                counts=dict(row.counts),
+                calls=dict(row.calls),
+                errors=["interrupted by shutdown; the next run resumes its bulk operations"],
+                report={},
+            )
+            closed.append(row.run_id)
+    return closed
+
+
+async def serve(
+    settings: Settings,
+    *,
+    grace: float = 30.0,
+    clock: Clock = _utc_now,
+    sleep: Sleep | None = None,
+    install_signals: bool = True,
+    stop: asyncio.Event | None = None,
+    max_runs: int | None = None,
+) -> int:
+    """Run the schedule until a signal (or ``stop``) arrives; return the exit code."""
+    from udemy360.store import Store
+
+    store = Store.open(settings.store_url)
+    started = clock()
+    try:
+        row = store.get_connection(settings.connection_id)
+        if row is None or not row.integration_id:
+            logger.error("not set up: run 'udemy360 setup' first")
+            return 1
+        if not row.active:
+            logger.error(
+                "connection %s is deactivated: run 'udemy360 setup' to activate it again",
+                settings.connection_id,
+            )
+            return 1
+        _factory.sync_options(settings, integration_id=row.integration_id)  # validate early
+        schedule = settings.schedule
+        scheduler = Scheduler(
+            [DailyJob("courses", schedule.courses), DailyJob("stats", schedule.stats)],
+            tz=schedule.zone,
+            run_job=make_job_runner(settings, store),
+            last_started=last_started(store, settings.connection_id),
+            clock=clock,
+            sleep=sleep,
+        )
+        stop_event = stop or asyncio.Event()
+        task = asyncio.create_task(scheduler.run(max_runs=max_runs))
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT)
+
+        def on_signal() -> None:
+            if stop_event.is_set():
+                logger.warning("second signal: cancelling the current job now")
+                task.cancel()
+            else:
+                logger.info("stop requested: finishing the current job (up to %.0fs)", grace)
+                stop_event.set()
+
+        if install_signals:
+            for sig in signals:
+                loop.add_signal_handler(sig, on_signal)
+        logger.info("service started for connection %s", settings.connection_id)
+        try:
+            waiter = asyncio.create_task(stop_event.wait())
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if not task.done():
+                scheduler.stop()
+                done, _ = await asyncio.wait({task}, timeout=grace)
+                if not done:
+                    logger.warning("the current job did not finish in %.0fs: cancelling it", grace)
+                    task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                closed = close_interrupted_runs(store, settings.connection_id, started)
+                if closed:
+                    logger.info("closed interrupted runs %s as aborted", closed)
+        finally:
+            if install_signals:
+                for sig in signals:
+                    loop.remove_signal_handler(sig)
+        logger.info("service stopped")
+        return 0
+    finally:
+        store.close()
