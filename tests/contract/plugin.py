@@ -4,10 +4,11 @@ Register it once from ``tests/conftest.py``::
 
     pytest_plugins = ["tests.contract.plugin"]
 
-Every request sent through ``RecordingTransport`` (all ``l360_client`` calls, in every test of
-the suite) is validated against ``../shared/contracts/360learning/*.openapi.json``; the session
-fails at the end when any request was invalid. ``--contract-responses=warn`` reports, without
-failing, sandbox responses that depart from the documented response schemas.
+Every request udemy360 sends to 360Learning in this process (through ``RecordingTransport`` or
+any httpx transport: the plugin hooks them all) is validated against
+``../shared/contracts/360learning/*.openapi.json``; the session fails at the end when any
+request was invalid. ``--contract-responses=warn`` reports, without failing, sandbox responses
+that depart from the documented response schemas.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ import httpx
 import pytest
 
 from tests.contract.openapi import describe
-from tests.contract.recorder import RECORDER, ContractRecorder, Finding, RecordingTransport
+from tests.contract.recorder import (
+    RECORDER,
+    ContractRecorder,
+    Finding,
+    RecordingTransport,
+    record_every_client_request,
+)
 from udemy360.learning360 import Learning360Client, Learning360Credentials
 
 if TYPE_CHECKING:
@@ -61,6 +68,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="fail",
         help="whether sandbox responses that depart from the definitions fail the session",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every request udemy360 sends to a 360Learning API in this process is checked, whichever
+    # transport the test built (ASGI in-process or loopback HTTP).
+    config.add_cleanup(record_every_client_request(RECORDER))
 
 
 @pytest.fixture

@@ -171,6 +171,30 @@ class TestRecordingTransport:
         assert [f.method for f in recorder.request_findings] == ["PUT"]
 
 
+class TestEveryTransportIsRecorded:
+    async def test_plain_asgi_transport_is_checked(self, l360_sandbox, l360_credentials):
+        """A client built on a bare ASGITransport is still checked, by the plugin's hook."""
+        from tests.contract.recorder import RECORDER
+        from udemy360.learning360 import Learning360Client
+
+        before = RECORDER.requests_checked
+        transport = httpx.ASGITransport(app=l360_sandbox.app)
+        async with Learning360Client(l360_credentials, transport=transport) as client:
+            await client.list_integrations()
+        # The token request and the listing.
+        assert RECORDER.requests_checked - before == 2
+
+    async def test_raw_requests_of_other_agents_are_not_checked(self, l360_sandbox):
+        """Deliberately invalid raw requests (the sandbox's own tests) are not counted."""
+        from tests.contract.recorder import RECORDER
+
+        before = RECORDER.requests_checked
+        transport = httpx.ASGITransport(app=l360_sandbox.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            await http.get("/api/v2/integrations")
+        assert RECORDER.requests_checked == before
+
+
 def test_vendored_contracts_identical_to_shared():
     """The sandbox's vendored copy of the definitions is byte-identical to the shared one."""
     if not VENDORED_CONTRACTS.is_dir():
