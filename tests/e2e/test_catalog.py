@@ -3,6 +3,28 @@ from __future__ import annotations
 from tests.e2e.conftest import Env, make_env
 from udemy360.mapping import path_external_id
 from udemy360.sandbox.udemy.tenant import ID_BASE
+from udemy360.store import RunStatus, Store
+
+
+def _tag_reads(env: Env) -> list[str]:
+    """Paths of GET /api/v2/courses/{courseId}/tags calls the sandbox answered."""
+    return [
+        r.path
+        for r in env.lms.requests
+        if r.method == "GET" and r.path.startswith("/api/v2/courses/") and r.path.endswith("/tags")
+    ]
+
+
+def _store_snapshot(store: Store) -> dict[str, object]:
+    """Everything a later run reads from the store, except the run history."""
+    return {
+        "items": sorted(store.iter_items("acme"), key=lambda r: r.external_id),
+        "stats": sorted(store.iter_stats("acme"), key=lambda r: r.key),
+        "tags": store.get_tag_ids("acme"),
+        "pending": store.pending_bulk_operations("acme"),
+        "connection": store.get_connection("acme"),
+    }
+
 
 # A course whose every mapped field is known (DESIGN.md, course table).
 PROMO = [
@@ -186,6 +208,9 @@ class TestArchive:
         assert report.status == "refused"
         assert report.exit_code == 1
         assert "5 of 30" in report.errors[0]
+        row = env.store.get_run(report.run_id or 0)
+        assert row is not None
+        assert row.status == RunStatus.REFUSED
         assert len(env.active_external_ids()) == 30
         env.next_day()
         report = await env.courses(allow_mass_archive=True)
@@ -212,6 +237,41 @@ class TestDryRunAndLock:
         assert report.status == "locked"
         assert report.exit_code == 1
         assert env.lms.write_count == writes
+        # recorded as a short run, so `udemy360 runs` shows it
+        row = env.store.get_run(report.run_id or 0)
+        assert row is not None
+        assert (row.status, row.job, row.errors) == (
+            RunStatus.LOCKED,
+            "courses",
+            list(report.errors),
+        )
+        assert "someone else" in report.errors[0]
+
+    async def test_dry_run_leaves_the_store_as_it_found_it(self, env: Env) -> None:
+        """Dry catalog and statistics runs change nothing a later run reads from the store."""
+        env.set_options(tags_enabled=True)
+        await env.courses()
+        env.udemy_sb.tenant.retire_course(ID_BASE + 1)
+        env.udemy_sb.tenant.change_course(ID_BASE + 2, title="Changed")
+        env.next_day()
+        before = _store_snapshot(env.store)
+        writes = env.lms.write_count
+        report = await env.courses(dry_run=True)
+        assert (report.counts["would_update"], report.counts["would_archive"]) == (1, 1)
+        await env.stats(dry_run=True)
+        assert _store_snapshot(env.store) == before
+        assert env.lms.write_count == writes
+
+    async def test_dry_run_seen_marks_do_not_spare_a_vanished_course(self, env: Env) -> None:
+        """A course a dry run saw is still archived by the real run that no longer sees it."""
+        await env.courses()
+        env.next_day()
+        await env.stats()  # any run of the day: runs of one day share a timestamp here
+        await env.courses(dry_run=True)
+        env.udemy_sb.tenant.retire_course(ID_BASE + 1)
+        report = await env.courses()
+        assert report.counts["archived"] == 1
+        assert env.course(str(ID_BASE + 1))["_status"] == "archived"
 
 
 class TestTags:
@@ -221,6 +281,7 @@ class TestTags:
         course_ext = str(ID_BASE + 2)
         report = await env.courses()
         assert report.counts["tagged"] == 10
+        assert _tag_reads(env) == []  # courses created by this run carry no tags yet
         tags = {t.id: t.name for t in env.lms.world.tags.values()}
         held = env.course(course_ext)
         course_id = str(held["_id"])
@@ -239,6 +300,7 @@ class TestTags:
         )
         env.next_day()
         await env.courses()
+        assert _tag_reads(env) == [f"/api/v2/courses/{course_id}/tags"]  # existing: read first
         now_names = {
             tags.get(t) or env.lms.world.tags[t].name for t in env.lms.world.course_tags[course_id]
         }

@@ -2,12 +2,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import update
+
 from tests.e2e.conftest import Env, make_env
 from udemy360.sandbox.seed import learner_email
 from udemy360.sandbox.udemy.tenant import ID_BASE
+from udemy360.store import StatState
+from udemy360.store.records import ItemRecord
 
 COURSE = ID_BASE + 4
 EXT = str(COURSE)
+
+
+def _course_reads(env: Env) -> int:
+    """GET /api/v2/integrations/{id}/courses/{externalId} calls the sandbox answered."""
+    prefix = f"/api/v2/integrations/{env.options.integration_id}/courses/"
+    return sum(1 for r in env.lms.requests if r.method == "GET" and r.path.startswith(prefix))
+
+
+def _activity_queries(env: Env) -> list[str]:
+    return [r.query for r in env.udemy_sb.requests if "user-course-activity" in r.path]
 
 
 async def _env() -> Env:
@@ -46,6 +60,39 @@ class TestStatisticMapping:
         (attempt,) = env.attempts(learner_email(1), EXT)
         assert attempt["progress"] == 100
         assert attempt["completedAt"] == env.today.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+class TestCourseLanguage:
+    async def test_stats_run_reads_no_course_back(self) -> None:
+        """After a catalog run the course language comes from the store: no course GET."""
+        env = await _env()
+        env.udemy_sb.tenant.advance_learner(0, COURSE, progress=10, at=env.today)
+        env.udemy_sb.tenant.advance_learner(1, ID_BASE + 5, progress=20, at=env.today)
+        reads = _course_reads(env)
+        report = await env.stats()
+        assert report.counts["created"] == 2
+        assert _course_reads(env) == reads
+        (attempt,) = env.attempts(learner_email(0), EXT)
+        assert attempt["lang"] == env.course(EXT)["defaultLang"]
+
+    async def test_rows_without_language_fall_back_then_get_one(self) -> None:
+        """An item row with no language is read back once; the next catalog run stores it."""
+        env = await _env()
+        with env.store.engine.begin() as conn:
+            conn.execute(update(ItemRecord).values(default_lang=None))
+        env.udemy_sb.tenant.advance_learner(0, COURSE, progress=10, at=env.today)
+        reads = _course_reads(env)
+        await env.stats()
+        assert _course_reads(env) == reads + 1
+        (attempt,) = env.attempts(learner_email(0), EXT)
+        assert attempt["lang"] == env.course(EXT)["defaultLang"]
+        env.next_day()
+        writes = env.lms.write_count
+        await env.courses()
+        assert env.lms.write_count == writes  # unchanged items: only the store is filled in
+        assert (
+            env.store.get_items("acme", [EXT])[EXT].default_lang == env.course(EXT)["defaultLang"]
+        )
 
 
 class TestStatisticRules:
@@ -120,10 +167,23 @@ class TestStatisticRules:
         env.next_day()
         await env.courses()
         env.next_day()  # the row is now outside the incremental window
+        pulls_before = len(_activity_queries(env))
         report = await env.stats(full=False)
         assert report.counts["created"] == 1
         (attempt,) = env.attempts(learner_email(5), str(new_course))
         assert attempt["progress"] == 50
+        assert attempt["lang"] == env.course(str(new_course))["defaultLang"]
+        # sent from the store: the run pulled its usual window, not the whole history
+        pulls = _activity_queries(env)[pulls_before:]
+        assert pulls
+        assert all("from_date=" in query for query in pulls)
+        key = (str(new_course), learner_email(5))
+        row = env.store.get_stats("acme", [key])[key]
+        assert (row.state, row.payload) == (StatState.SENT, None)
+        env.next_day()
+        writes = env.lms.write_count
+        report = await env.stats(full=True)  # the full pull finds it unchanged
+        assert env.lms.write_count == writes
 
     async def test_launch_then_sync(self) -> None:
         """START gives a completed 0% attempt; the next sync adds the Udemy progress (spec)."""

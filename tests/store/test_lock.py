@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -10,8 +13,10 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import ForkContext, SpawnContext
 
 import pytest
+from sqlalchemy import update
 
 from udemy360.store import Lease, LockHeld, LockLost, Store
+from udemy360.store.records import LockRecord
 
 from .conftest import FakeClock
 
@@ -142,7 +147,7 @@ class TestLock:
         assert held == [winners[0]] * 7
 
     def test_exclusive_across_processes(self, store: Store, db_url: str, clock: FakeClock) -> None:
-        """Another process sees our lease, and a lease it left behind blocks us until expiry."""
+        """Another process sees our lease, and a lease it left behind when it ended is free."""
         ctx = _mp_context()
         receive, send = ctx.Pipe(duplex=False)
         with store.lock("c1", "parent"):
@@ -151,8 +156,62 @@ class TestLock:
             child.join(timeout=60)
         assert child.exitcode == 0
         assert [receive.recv(), receive.recv()] == ["held c1 by parent", "acquired c2"]
-        with pytest.raises(LockHeld) as info:
-            store.acquire_lock("c2", "parent")
-        assert info.value.holder == "child"
-        clock.advance(120)
+        # the child's process is gone: its lease is taken over without waiting for expiry
         assert store.acquire_lock("c2", "parent").owner == "parent"
+
+
+class TestDeadHolder:
+    def test_killed_holder_is_taken_over_at_once(self, store: Store, db_url: str) -> None:
+        """A lease held by a live process blocks; once that process is SIGKILLed it is free."""
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _HOLDER, db_url],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().strip() == "held"
+            with pytest.raises(LockHeld) as info:
+                store.acquire_lock("c1", "next", ttl=600)
+            assert info.value.holder == "killed"
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            proc.wait(timeout=30)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        with store.lock("c1", "next", ttl=600) as lease:
+            assert lease.owner == "next"
+
+    def test_dead_holder_on_another_host_waits_for_expiry(
+        self, store: Store, db_url: str, clock: FakeClock
+    ) -> None:
+        """A pid is only checked on its own host: elsewhere the lease waits for its expiry."""
+        ctx = _mp_context()
+        _receive, send = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=_child, args=(db_url, send))
+        child.start()
+        child.join(timeout=60)
+        assert child.exitcode == 0
+        with store.engine.begin() as conn:
+            conn.execute(update(LockRecord).values(host="another-host"))
+        with pytest.raises(LockHeld):
+            store.acquire_lock("c2", "parent")
+        clock.advance(61)
+        assert store.acquire_lock("c2", "parent").owner == "parent"
+
+    def test_own_process_lease_is_never_taken_over(self, store: Store) -> None:
+        """A lease held elsewhere in this very process counts as alive."""
+        store.acquire_lock("c1", "first")
+        with pytest.raises(LockHeld):
+            store.acquire_lock("c1", "second")
+
+
+# takes the lease with a store clock in the real present, says so, then waits to be killed
+_HOLDER = """
+import sys, time
+from udemy360.store import Store
+store = Store.open(sys.argv[1])
+store.acquire_lock("c1", "killed", ttl=600)
+print("held", flush=True)
+time.sleep(600)
+"""

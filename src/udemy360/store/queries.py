@@ -9,6 +9,7 @@ async code never pins a database connection or a SQLite read snapshot.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -110,7 +112,13 @@ def _chunks(values: Iterable[_T], size: int) -> Iterator[list[_T]]:
 
 
 def _db_value(value: object, sqlite_dates: bool) -> object:
-    """Convert a datetime as `UTCDateTime` would, for rows sent straight to the driver."""
+    """Convert a datetime as `UTCDateTime` would, for rows sent straight to the driver.
+
+    A mapping (a JSON column) goes as its JSON text: SQLite stores JSON as text, and psycopg
+    sends a ``str`` untyped, so PostgreSQL casts it to ``json``.
+    """
+    if isinstance(value, Mapping):
+        return json.dumps(value, separators=(",", ":"))
     if not isinstance(value, datetime):
         return value
     utc = _aware(value).astimezone(UTC)
@@ -214,6 +222,8 @@ class Store:
         converted: dict[datetime, object] = {}
 
         def db_value(value: object) -> object:
+            if isinstance(value, Mapping):
+                return _db_value(value, sqlite_dates)
             if not isinstance(value, datetime):
                 return value
             if value not in converted:
@@ -415,6 +425,7 @@ class Store:
                 "attempts": ex.attempts,
                 "next_retry_at": ex.next_retry_at,
                 "video_url": func.coalesce(ex.video_url, _items.c.video_url),
+                "default_lang": func.coalesce(ex.default_lang, _items.c.default_lang),
                 "last_sent_at": func.coalesce(ex.last_sent_at, _items.c.last_sent_at),
                 "seen_at": func.coalesce(ex.seen_at, _items.c.seen_at),
                 "archived_at": case(
@@ -440,6 +451,7 @@ class Store:
                 "attempts": u.attempts,
                 "next_retry_at": u.next_retry_at,
                 "video_url": u.video_url,
+                "default_lang": u.default_lang,
                 "last_sent_at": u.last_sent_at,
                 "seen_at": u.seen_at,
                 "archived_at": now if u.state == ItemState.ARCHIVED else None,
@@ -465,6 +477,39 @@ class Store:
     def mark_seen(self, connection_id: str, external_ids: Iterable[str], at: datetime) -> None:
         """Record that these items were in the latest Udemy listing."""
         self._update_items(connection_id, external_ids, seen_at=_aware(at))
+
+    def max_seen_at(self, connection_id: str) -> datetime | None:
+        """Return the latest `seen_at` mark of the connection's items (None when none is set).
+
+        A run marks what it sees with a time strictly after this, so only its own marks can
+        count as "seen in this listing", whatever the clocks of earlier runs said.
+        """
+        stmt = select(func.max(_items.c.seen_at)).where(_items.c.connection_id == connection_id)
+        with self._engine.connect() as conn:
+            value = conn.execute(stmt).scalar_one_or_none()
+        if value is None:
+            return None
+        # an aggregate loses the column type on SQLite: convert the way UTCDateTime does
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return cast(datetime, value).replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    def set_default_langs(self, connection_id: str, langs: Mapping[str, str]) -> None:
+        """Store the mapped ``defaultLang`` of existing items (external id → language)."""
+        params = [{"ext": ext, "lang": lang} for ext, lang in langs.items()]
+        if not params:
+            return
+        stmt = (
+            update(_items)
+            .where(
+                _items.c.connection_id == connection_id,
+                _items.c.external_id == bindparam("ext"),
+            )
+            .values(default_lang=bindparam("lang"))
+        )
+        with self._engine.begin() as conn:
+            for chunk in _chunks(params, WRITE_CHUNK):
+                conn.execute(stmt, chunk)
 
     def mark_archived(self, connection_id: str, external_ids: Iterable[str], at: datetime) -> None:
         """Record that these items were archived in 360Learning."""
@@ -629,6 +674,7 @@ class Store:
                 "last_error": ex.last_error,
                 "last_sent_at": func.coalesce(ex.last_sent_at, _stats.c.last_sent_at),
                 "run_id": ex.run_id,
+                "payload": ex.payload,
                 "updated_at": ex.updated_at,
             },
         )
@@ -644,6 +690,7 @@ class Store:
                 "last_error": s.last_error,
                 "last_sent_at": s.last_sent_at,
                 "run_id": s.run_id,
+                "payload": dict(s.payload) if s.payload is not None else None,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -658,6 +705,36 @@ class Store:
         """Stream the connection's statistics, optionally in one state."""
         stmt = select(_stats).where(self._stat_filter(connection_id, state))
         return (_stat_row(r) for r in self._page(stmt, _stats.c.id))
+
+    def iter_releasable_held_stats(
+        self, connection_id: str
+    ) -> Iterator[tuple[StatRow, str | None]]:
+        """Stream held statistics whose course is now synced and active, with its defaultLang.
+
+        Held rows carry their mapped payload, so they are sent from here without pulling
+        Udemy's activity again.
+        """
+        stmt = (
+            select(*_stats.c, _items.c.default_lang.label("item_default_lang"))
+            .select_from(
+                _stats.join(
+                    _items,
+                    and_(
+                        _items.c.connection_id == _stats.c.connection_id,
+                        _items.c.external_id == _stats.c.external_course_id,
+                    ),
+                )
+            )
+            .where(
+                _stats.c.connection_id == connection_id,
+                _stats.c.state == StatState.HELD.value,
+                _items.c.kind == "course",
+                _items.c.course_id.is_not(None),
+                _items.c.state != ItemState.ARCHIVED.value,
+                _items.c.archived_at.is_(None),
+            )
+        )
+        return ((_stat_row(r), r.item_default_lang) for r in self._page(stmt, _stats.c.id))
 
     def count_stats(self, connection_id: str, *, state: StatState | None = None) -> int:
         """Count the connection's statistics, optionally in one state."""
@@ -860,15 +937,20 @@ class Store:
             row = conn.execute(select(_bulk_ops).where(_bulk_ops.c.op_id == op_id)).one_or_none()
         return None if row is None else _bulk_op_row(row)
 
-    def finish_bulk_operation(self, op_id: str, status: str, finished_at: datetime) -> None:
-        """Record that a bulk operation ended (e.g. "succeeded", "failed", "timeout")."""
+    def finish_bulk_operation(
+        self, op_id: str, status: str, finished_at: datetime, *, clear_context: bool = False
+    ) -> None:
+        """Record that a bulk operation ended (e.g. "succeeded", "failed", "timeout").
+
+        Call it once the operation's results are recorded. ``clear_context=True`` drops the
+        context, which is only needed to resume and can be large (a batch's hashes).
+        """
         if status == BULK_OP_PENDING:
             raise ValueError("a finished bulk operation cannot be 'pending'")
-        stmt = (
-            update(_bulk_ops)
-            .where(_bulk_ops.c.op_id == op_id)
-            .values(status=status, finished_at=_aware(finished_at))
-        )
+        values: dict[str, object] = {"status": status, "finished_at": _aware(finished_at)}
+        if clear_context:
+            values["context"] = {}
+        stmt = update(_bulk_ops).where(_bulk_ops.c.op_id == op_id).values(**values)
         with self._engine.begin() as conn:
             if conn.execute(stmt).rowcount != 1:
                 raise LookupError(f"unknown bulk operation {op_id!r}")
@@ -905,6 +987,7 @@ def _item_row(r: Row[tuple[object, ...]]) -> ItemRow:
         attempts=int(r.attempts),
         next_retry_at=r.next_retry_at,
         video_url=r.video_url,
+        default_lang=r.default_lang,
         last_sent_at=r.last_sent_at,
         seen_at=r.seen_at,
         archived_at=r.archived_at,
@@ -927,6 +1010,7 @@ def _stat_row(r: Row[tuple[object, ...]]) -> StatRow:
         run_id=r.run_id,
         created_at=r.created_at,
         updated_at=r.updated_at,
+        payload=dict(r.payload) if r.payload is not None else None,
     )
 
 

@@ -73,6 +73,9 @@ def _states(column: str, values: tuple[str, ...]) -> str:
 ITEM_STATE_CHECK = _states("state", ("active", "archived", "failed"))
 ITEM_KIND_CHECK = _states("kind", ("course", "learning_path"))
 STAT_STATE_CHECK = _states("state", ("sent", "unmatched", "failed", "held"))
+RUN_STATUS_CHECK = _states(
+    "status", ("running", "succeeded", "partial", "failed", "aborted", "refused", "locked")
+)
 
 
 class Base(DeclarativeBase):
@@ -132,6 +135,8 @@ class ItemRecord(Base):
     next_retry_at: Mapped[datetime | None]
     # kept though v2 has no video field; signed query strings stripped (DESIGN.md, promo_video_url)
     video_url: Mapped[str | None] = mapped_column(Text)
+    # the mapped defaultLang, so a statistics run sends `lang` without reading the course back
+    default_lang: Mapped[str | None] = mapped_column(String(16))
     last_sent_at: Mapped[datetime | None]
     seen_at: Mapped[datetime | None]
     archived_at: Mapped[datetime | None]
@@ -191,6 +196,8 @@ class StatRecord(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_sent_at: Mapped[datetime | None]
     run_id: Mapped[int | None] = mapped_column(Integer)
+    # held rows only: the mapped statistic, sent from here once its course arrives (then cleared)
+    payload: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -199,7 +206,10 @@ class RunRecord(Base):
     """One run of a job: timing, status, counts and calls per endpoint."""
 
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_connection_id_job_status", "connection_id", "job", "status"),)
+    __table_args__ = (
+        Index("ix_runs_connection_id_job_status", "connection_id", "job", "status"),
+        CheckConstraint(RUN_STATUS_CHECK, name="status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     connection_id: Mapped[str] = mapped_column(
@@ -264,6 +274,9 @@ class LockRecord(Base):
     connection_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(255))
     token: Mapped[str] = mapped_column(String(64))
+    # where the holder runs: a lease of a dead process on this host is taken over at once
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]
 

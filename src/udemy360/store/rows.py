@@ -36,13 +36,19 @@ class StatState(StrEnum):
 
 
 class RunStatus(StrEnum):
-    """Outcome of a run; PARTIAL means it finished but some items failed."""
+    """Outcome of a run; PARTIAL means it finished but some items failed.
+
+    REFUSED: the mass-archive guard stopped a catalog run; LOCKED: another run held the
+    connection's lock, so this one did nothing.
+    """
 
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"
     FAILED = "failed"
     ABORTED = "aborted"
+    REFUSED = "refused"
+    LOCKED = "locked"
 
 
 SUCCESSFUL_RUN_STATUSES: frozenset[RunStatus] = frozenset({RunStatus.SUCCEEDED, RunStatus.PARTIAL})
@@ -84,6 +90,7 @@ class ItemRow:
     archived_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    default_lang: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +99,8 @@ class ItemUpdate:
 
     On an existing row, `payload_hash`, `state`, `last_error`, `attempts` and `next_retry_at`
     are overwritten as given (None clears them: a None hash forces a resend next run), while
-    `course_id`, `video_url`, `last_sent_at` and `seen_at` keep their stored value when None,
-    so a failed update never forgets the 360Learning course id.
+    `course_id`, `video_url`, `default_lang`, `last_sent_at` and `seen_at` keep their stored
+    value when None, so a failed update never forgets the 360Learning course id.
     """
 
     external_id: str
@@ -108,6 +115,7 @@ class ItemUpdate:
     video_url: str | None = None
     last_sent_at: datetime | None = None
     seen_at: datetime | None = None
+    default_lang: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +134,7 @@ class StatRow:
     run_id: int | None
     created_at: datetime
     updated_at: datetime
+    payload: Mapping[str, object] | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -141,7 +150,7 @@ class StatUpdate:
     once the row has been sent (a new value makes 360Learning open a second attempt), and
     `completed` never goes back to False (completion is final). Set `completed` only once
     360Learning accepted the completion. `last_sent_at` keeps its stored value when None;
-    the other fields are overwritten.
+    the other fields are overwritten, so a None `payload` (kept for held rows only) clears it.
     """
 
     external_course_id: str
@@ -153,6 +162,7 @@ class StatUpdate:
     last_error: str | None = None
     last_sent_at: datetime | None = None
     run_id: int | None = None
+    payload: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,12 @@ batches while the next pages are still being read, records every outcome, and en
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from udemy360.learning360 import (
@@ -40,13 +39,18 @@ from udemy360.mapping import (
     map_learning_path,
     normalize_email,
     path_external_id,
+    payload_hash,
+    v2_language,
 )
 from udemy360.store import (
+    BulkOpRow,
     ItemOutcome,
     ItemRow,
     ItemState,
     ItemUpdate,
+    Lease,
     LockHeld,
+    LockLost,
     RunStatus,
     StatRow,
     StatState,
@@ -72,9 +76,12 @@ from udemy360.udemy import UdemyClient, UdemyCourseActivity, UdemyError
 logger = logging.getLogger(__name__)
 
 Now = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
 
-#: Default lease on a connection; renewed while the run goes.
-LOCK_TTL = 600.0
+#: Default lease on a connection, renewed in the background every third of it while a run goes.
+#: Short, so that a run killed on another host blocks the next one for two minutes at most (a
+#: killed run on the same host is detected at once: see ``udemy360.store.lock``).
+LOCK_TTL = 120.0
 
 
 def _utcnow() -> datetime:
@@ -119,22 +126,6 @@ class _NoProgress:
         pass
 
 
-@dataclass(slots=True)
-class _Lease:
-    """Renews the store lease now and then while the run goes."""
-
-    lease: object
-    ttl: float
-    last: float = field(default_factory=time.monotonic)
-
-    def keep_alive(self) -> None:
-        if time.monotonic() - self.last > self.ttl / 3:
-            renew = getattr(self.lease, "renew", None)
-            if callable(renew):
-                renew()
-            self.last = time.monotonic()
-
-
 class _Run:
     """What both jobs share: lock, run row, call counting, report."""
 
@@ -151,6 +142,7 @@ class _Run:
         now: Now,
         progress: ProgressSink | None,
         lock_ttl: float,
+        sleep: Sleep | None = None,
     ) -> None:
         self.store = store
         self.udemy = udemy
@@ -161,38 +153,80 @@ class _Run:
         self.now = now
         self.progress: ProgressSink = progress or _NoProgress()
         self.lock_ttl = lock_ttl
+        self.sleep: Sleep = sleep or asyncio.sleep
         self.tally = Tally()
         self.full = False
         self.run_id: int | None = None
-        self.lease: _Lease | None = None
+        self.lock_lost = False
         self.outcomes: list[ItemOutcome] = []
+
+    #: bulk operation types this job resumes after a crash; the other job resumes the rest
+    op_types: tuple[str, ...] = ()
 
     async def execute(self) -> RunReport:
         started = self.now()
         udemy_before = dict(self.udemy.call_counts)
         l360_before = dict(self.l360.call_counts)
         try:
-            lock_cm: AbstractContextManager[object] = self.store.lock(
-                self.conn, owner=_owner(self.job), ttl=self.lock_ttl
-            )
-            with lock_cm as lease:
-                self.lease = _Lease(lease, self.lock_ttl)
-                return await self._locked(started, udemy_before, l360_before)
+            lease = self.store.acquire_lock(self.conn, owner=_owner(self.job), ttl=self.lock_ttl)
         except LockHeld as exc:
-            ended = self.now()
-            return RunReport(
-                run_id=None,
-                connection_id=self.conn,
-                job=self.job,
-                status="locked",
-                dry_run=self.dry_run,
-                full=self.full,
-                started_at=started,
-                ended_at=ended,
-                counts=self.tally.snapshot_counts(),
-                calls={},
-                errors=(f"another run holds the lock: {exc.holder} until {exc.expires_at}",),
-            )
+            return self._locked_out(started, exc)
+        try:
+            body = asyncio.create_task(self._locked(started, udemy_before, l360_before))
+            keeper = asyncio.create_task(self._keep_lease(lease, body))
+            try:
+                return await body
+            finally:
+                keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeper
+        finally:
+            lease.release()
+
+    async def _keep_lease(self, lease: Lease, body: asyncio.Task[RunReport]) -> None:
+        """Renew the lease every third of its ttl; stop the run if another process took it."""
+        while True:
+            await self.sleep(self.lock_ttl / 3)
+            try:
+                lease.renew()
+            except LockLost:
+                logger.error("lost the lock of connection %s: stopping the run", self.conn)
+                self.lock_lost = True
+                body.cancel()
+                return
+            except Exception as exc:  # a busy or unreachable database: try again next time
+                logger.warning("could not renew the lock of connection %s: %s", self.conn, exc)
+
+    def _locked_out(self, started: datetime, exc: LockHeld) -> RunReport:
+        """Report (and record, so ``udemy360 runs`` shows it) a run that found the lock held."""
+        ended = self.now()
+        report = RunReport(
+            run_id=None,
+            connection_id=self.conn,
+            job=self.job,
+            status="locked",
+            dry_run=self.dry_run,
+            full=self.full,
+            started_at=started,
+            ended_at=ended,
+            counts=self.tally.snapshot_counts(),
+            calls={},
+            errors=(f"another run holds the lock: {exc.holder} until {exc.expires_at}",),
+        )
+        if self.store.get_connection(self.conn) is None:
+            return report  # nothing to attach a run row to
+        run_id = self.store.start_run(self.conn, self.job, dry_run=self.dry_run, now=started)
+        report = replace(report, run_id=run_id)
+        self.store.finish_run(
+            run_id,
+            status=RunStatus.LOCKED,
+            ended_at=ended,
+            counts=dict(report.counts),
+            calls={},
+            errors=list(report.errors),
+            report=report.to_dict(),
+        )
+        return report
 
     async def _locked(
         self, started: datetime, udemy_before: Mapping[str, int], l360_before: Mapping[str, int]
@@ -218,6 +252,16 @@ class _Run:
                 raise
             self.tally.error(f"run failed: {leaf}")
             status = "failed"
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not self.lock_lost or task is None:
+                raise
+            task.uncancel()
+            self.tally.error(
+                "run stopped: another process took over the connection's lock; the next run"
+                " resumes from the store"
+            )
+            status = "failed"
         self.flush_outcomes()
         ended = self.now()
         calls = calls_delta(udemy_before, self.udemy.call_counts, "udemy")
@@ -238,8 +282,7 @@ class _Run:
         )
         self.store.finish_run(
             self.run_id,
-            # the store has no "refused" status; the report keeps the exact one
-            status=RunStatus.FAILED if status == "refused" else RunStatus(status),
+            status=RunStatus(status),
             ended_at=ended,
             counts=dict(report.counts),
             calls=dict(report.calls),
@@ -276,53 +319,67 @@ class _Run:
     def status_from_tally(self) -> Status:
         return "partial" if self.tally.counts["failed"] else "succeeded"
 
-    async def submit_and_record(self, op_type: str, op: BulkOperation, count: int) -> None:
+    async def submit_and_record(
+        self,
+        op_type: str,
+        op: BulkOperation,
+        count: int,
+        context: Mapping[str, object] | None = None,
+    ) -> None:
         # persist the operation id BEFORE waiting: a crashed run resumes by polling it (STYLE §4.7)
-        self.store.record_bulk_operation(self.conn, self.run_id, op.id, op_type, count, self.now())
+        self.store.record_bulk_operation(
+            self.conn, self.run_id, op.id, op_type, count, self.now(), context=context
+        )
 
     async def wait(self, op: BulkOperation) -> BulkOperation:
-        """Wait for a bulk operation to end; record its end; raise if it ended in error."""
+        """Wait for a bulk operation to end; raise if it ended in error.
+
+        A completed operation stays "pending" in the store until the caller recorded its
+        results (``finish_op``): a crash in between resumes by recording them again.
+        """
         try:
             done = await self.l360.wait_for_operation(op.id)
         except BulkOperationFailed:
-            self.store.finish_bulk_operation(op.id, "error", self.now())
+            self.finish_op(op.id, "error")
             raise
-        self.store.finish_bulk_operation(op.id, done.status, self.now())
         if done.status == "error":
+            self.finish_op(op.id, "error")
             raise BulkOperationFailed(done.id, done.error_message, operation_type=done.type)
         return done
 
+    def finish_op(self, op_id: str, status: str) -> None:
+        """Record that a bulk operation ended and its results are in the store."""
+        self.store.finish_bulk_operation(op_id, status, self.now(), clear_context=True)
+
     async def resume_pending(self) -> None:
-        """Poll the bulk operations a crashed run left behind, and record what they did."""
+        """Poll the bulk operations a crashed run of this job left behind; record what they did."""
         for pending in self.store.pending_bulk_operations(self.conn):
+            if pending.op_type not in self.op_types:
+                continue
             logger.info("resuming bulk operation %s (%s)", pending.op_id, pending.op_type)
             try:
                 done = await self.l360.wait_for_operation(pending.op_id)
             except BulkOperationFailed:
-                self.store.finish_bulk_operation(pending.op_id, "error", self.now())
+                self.finish_op(pending.op_id, "error")
                 continue
             except Learning360NotFound:
-                self.store.finish_bulk_operation(pending.op_id, "lost", self.now())
+                self.finish_op(pending.op_id, "lost")
                 continue
-            self.store.finish_bulk_operation(pending.op_id, done.status, self.now())
-            if done.status != "completed":
-                continue
-            results = await self.l360.get_operation_results(pending.op_id)
-            if pending.op_type == "courses":
-                self._resume_courses(results)
-            elif pending.op_type == "archive":
-                archived = [
-                    str(r.input.get("externalId"))
-                    for r in results
-                    if r.ok and r.input.get("externalId")
-                ]
-                self.store.mark_archived(self.conn, archived, self.now())
-            # statistics are simply sent again: with a stable firstActivityAt, 360Learning
-            # updates the same attempt (research/360learning-api.md §15.2)
+            if done.status == "completed":
+                results = await self.l360.get_operation_results(pending.op_id)
+                await self.resume_results(pending, results)
+            self.finish_op(pending.op_id, done.status)
 
-    def _resume_courses(self, results: Sequence[object]) -> None:
-        """Keep the course ids an interrupted upsert produced; the hash stays unknown (resend)."""
-        ok = [r for r in results if isinstance(r, BulkItemResult) and r.ok and r.resource_id]
+    async def resume_results(self, pending: BulkOpRow, results: Sequence[BulkItemResult]) -> None:
+        """Record the results of an operation a crashed run submitted (per job)."""
+
+    def resume_course_ids(self, results: Sequence[BulkItemResult]) -> None:
+        """Keep the course ids of an interrupted upsert whose batch context is unknown.
+
+        Only for operations recorded without context (older versions): their hashes stay
+        unknown, so the next listing sends those items once more (an idempotent upsert).
+        """
+        ok = [r for r in results if r.ok and r.resource_id]
         ids = [str(r.input.get("externalId")) for r in ok]
         known = self.store.get_items(self.conn, ids)
         updates = []
@@ -351,9 +408,16 @@ class _Run:
 # catalog
 
 
+_ACTIONS: tuple[ItemAction, ...] = ("create", "update", "restore", "unchanged", "deferred")
+
+
 @dataclass(frozen=True, slots=True)
 class _SentItem:
-    """What the engine keeps of an item while its batch is in flight (not the payload)."""
+    """What the engine keeps of an item while its batch is in flight (not the payload).
+
+    It is also stored with the bulk operation (``to_json``), so a run that resumes the
+    operation after a crash records its results exactly as the crashed run would have.
+    """
 
     external_id: str
     kind: CourseKind
@@ -364,6 +428,58 @@ class _SentItem:
     attempts: int
     course_id: str | None
     tag_names: tuple[str, ...]
+    default_lang: str | None = None
+    is_new: bool = False  # no store row before this run: 360Learning cannot have tags on it
+
+    def to_json(self) -> list[object]:
+        """Return a compact JSON form (a list, since a batch holds up to 10,000 of them)."""
+        return [
+            self.external_id,
+            self.kind,
+            self.udemy_id,
+            self.hash,
+            self.video_url,
+            self.action,
+            self.attempts,
+            self.course_id,
+            list(self.tag_names),
+            self.default_lang,
+            self.is_new,
+        ]
+
+    @classmethod
+    def from_json(cls, data: object) -> _SentItem | None:
+        """Rebuild an item saved with ``to_json``; None when the data is not one."""
+        if not isinstance(data, list) or len(data) != 11:
+            return None
+        ext, kind, udemy_id, hash_, video, action, attempts, course_id, tags, lang, new = data
+        if not (
+            isinstance(ext, str)
+            and kind in ("course", "learning_path")
+            and isinstance(udemy_id, int)
+            and isinstance(hash_, str)
+            and isinstance(video, str | None)
+            and action in _ACTIONS
+            and isinstance(attempts, int)
+            and isinstance(course_id, str | None)
+            and isinstance(tags, list)
+            and isinstance(lang, str | None)
+            and isinstance(new, bool)
+        ):
+            return None
+        return cls(
+            external_id=ext,
+            kind="course" if kind == "course" else "learning_path",
+            udemy_id=udemy_id,
+            hash=hash_,
+            video_url=video,
+            action=next(a for a in _ACTIONS if a == action),
+            attempts=attempts,
+            course_id=course_id,
+            tag_names=tuple(str(t) for t in tags),
+            default_lang=lang,
+            is_new=new,
+        )
 
 
 def _known_item(row: ItemRow) -> KnownItem:
@@ -381,16 +497,39 @@ def _known_item(row: ItemRow) -> KnownItem:
 
 class _CourseRun(_Run):
     job: Job = "courses"
+    op_types = ("courses", "archive")
 
     def __init__(self, *args: object, allow_mass_archive: bool, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.allow_mass_archive = allow_mass_archive
         self.listings: list[ListingTally] = []
         self.tag_ids: dict[str, str] = {}
+        self.tags_loaded = False
         self.tag_lock = asyncio.Lock()
         self.buffer: list[MappedCourse] = []
         self.buffer_actions: list[tuple[ItemAction, KnownItem | None]] = []
         self.seen_at: datetime | None = None
+        # a dry run keeps what it saw in memory: it writes no seen marks (see docs/sync.md)
+        self.dry_seen: set[str] = set()
+
+    async def resume_results(self, pending: BulkOpRow, results: Sequence[BulkItemResult]) -> None:
+        if pending.op_type == "archive":
+            archived = [
+                str(r.input.get("externalId"))
+                for r in results
+                if r.ok and r.input.get("externalId")
+            ]
+            self.store.mark_archived(self.conn, archived, self.now())
+            self.tally.add("archived", len(archived))
+            return
+        raw = pending.context.get("items")
+        items = [_SentItem.from_json(x) for x in raw] if isinstance(raw, list) else []
+        sent = [item for item in items if item is not None]
+        if not sent or len(sent) != len(items):
+            self.resume_course_ids(results)
+            return
+        # record the batch as the crashed run would have: hashes, course ids, restore, tags
+        await self._record_batch(sent, results)
 
     async def body(self, started: datetime) -> Status:
         owner = await self.l360.get_user(self.options.owner_id)
@@ -411,18 +550,24 @@ class _CourseRun(_Run):
         return self.status_from_tally()
 
     def _seen_marker(self, started: datetime) -> datetime:
-        """Return this run's ``seen_at``: strictly later than any earlier mark."""
-        marker = started
-        for run in self.store.list_runs(self.conn, limit=2):
-            if run.run_id != self.run_id and run.started_at >= marker:
-                marker = run.started_at + timedelta(milliseconds=1)
-        return marker
+        """Return this run's ``seen_at``: strictly later than any mark already in the store.
+
+        The archive diff counts an item as seen only if it carries this run's mark, so no
+        earlier run (even one whose clock ran ahead) can make a vanished item look seen.
+        """
+        latest = self.store.max_seen_at(self.conn)
+        if latest is None or latest < started:
+            return started
+        return latest + timedelta(milliseconds=1)
 
     async def _load_tags(self) -> None:
         # learn existing tags once per run; names compare case-insensitively (DESIGN.md)
+        if self.tags_loaded:
+            return
         self.tag_ids = dict(self.store.get_tag_ids(self.conn))
         async for tag in self.l360.iter_tags():
             self.tag_ids.setdefault(tag.name.strip().lower(), tag.id)
+        self.tags_loaded = True
 
     async def _stream(
         self, ctx: MappingContext, seen_at: datetime, tasks: asyncio.TaskGroup
@@ -468,8 +613,6 @@ class _CourseRun(_Run):
         seen_at: datetime,
         tasks: asyncio.TaskGroup,
     ) -> None:
-        if self.lease is not None:
-            self.lease.keep_alive()
         self.tally.add("fetched", len(mapped) + len(problems))
         for problem in problems:
             record_id = getattr(problem, "record_id", None) or "?"
@@ -481,14 +624,21 @@ class _CourseRun(_Run):
                 self.item_error(kind, m.external_id or str(m.udemy_id or "?"), m.reason)
                 if m.external_id:
                     seen.append(m.external_id)
-        # seen marks drive the archive diff; they are bookkeeping, not writes to 360Learning
-        self.store.mark_seen(self.conn, seen, seen_at)
+        # seen marks drive the archive diff; a dry run keeps them in memory instead, so the
+        # store it leaves behind is the one the next real run would have found anyway
+        if self.dry_run:
+            self.dry_seen.update(seen)
+        else:
+            self.store.mark_seen(self.conn, seen, seen_at)
         known = self.store.get_items(self.conn, [m.external_id for m in good])
         now = self.now()
+        langs: dict[str, str] = {}
         for m in good:
             row = known.get(m.external_id)
             item = _known_item(row) if row is not None else None
             action = plan_item(m.hash, item, now)
+            if row is not None and action != "deferred" and row.default_lang is None:
+                langs[m.external_id] = m.payload.default_lang  # rows from older versions
             if action == "unchanged":
                 self.tally.add("unchanged")
             elif action == "deferred":
@@ -500,13 +650,13 @@ class _CourseRun(_Run):
                 self.buffer_actions.append((action, item))
                 if len(self.buffer) >= self.options.course_batch_size:
                     await self._send(tasks)
+        if langs and not self.dry_run:
+            self.store.set_default_langs(self.conn, langs)
 
     async def _send(self, tasks: asyncio.TaskGroup) -> None:
         batch, actions = self.buffer, self.buffer_actions
         self.buffer, self.buffer_actions = [], []
         # blocks while the client's bulk slots are busy: that is what bounds memory
-        op = await self.l360.submit_courses(self.options.integration_id, [m.payload for m in batch])
-        await self.submit_and_record("courses", op, len(batch))
         sent = [
             _SentItem(
                 external_id=m.external_id,
@@ -518,14 +668,26 @@ class _CourseRun(_Run):
                 attempts=item.attempts if item else 0,
                 course_id=item.course_id if item else None,
                 tag_names=m.tag_names,
+                default_lang=m.payload.default_lang,
+                is_new=item is None,
             )
             for m, (action, item) in zip(batch, actions, strict=True)
         ]
+        op = await self.l360.submit_courses(self.options.integration_id, [m.payload for m in batch])
+        context = {"items": [item.to_json() for item in sent]}
+        await self.submit_and_record("courses", op, len(batch), context)
         tasks.create_task(self._finish_batch(op, sent))
 
     async def _finish_batch(self, op: BulkOperation, items: Sequence[_SentItem]) -> None:
-        await self.wait(op)
+        done = await self.wait(op)
         results = await self.l360.get_operation_results(op.id)
+        await self._record_batch(items, results)
+        self.finish_op(op.id, done.status)
+
+    async def _record_batch(
+        self, items: Sequence[_SentItem], results: Sequence[BulkItemResult]
+    ) -> None:
+        """Record a finished upsert's results, then restore and tag the accepted items."""
         by_id = {str(r.input.get("externalId")): r for r in results}
         now = self.now()
         updates: list[ItemUpdate] = []
@@ -544,6 +706,7 @@ class _CourseRun(_Run):
                         payload_hash=item.hash,
                         course_id=course_id,
                         video_url=item.video_url,
+                        default_lang=item.default_lang,
                         last_sent_at=now,
                         seen_at=self.seen_at,
                     )
@@ -605,8 +768,12 @@ class _CourseRun(_Run):
             return tag_id
 
     async def _tag(self, item: _SentItem, course_id: str) -> None:
+        await self._load_tags()  # already done, except when recording a resumed batch
         wanted = [await self._ensure_tag(name) for name in item.tag_names]
-        current = [t.tag_id for t in await self.l360.get_course_tags(course_id)]
+        if item.is_new:
+            current: list[str] = []  # created by this very batch: it cannot carry tags yet
+        else:
+            current = [t.tag_id for t in await self.l360.get_course_tags(course_id)]
         ours = self.store.get_item_tags(self.conn, item.external_id)
         plan = plan_course_tags(current, ours, wanted)
         if plan.changed:
@@ -623,7 +790,10 @@ class _CourseRun(_Run):
                 if row.state == ItemState.ARCHIVED or row.course_id is None:
                     continue
                 active += 1
-                if row.seen_at is None or row.seen_at < seen_at:
+                if self.dry_run:
+                    if row.external_id not in self.dry_seen:
+                        unseen.append(row.external_id)
+                elif row.seen_at is None or row.seen_at < seen_at:
                     unseen.append(row.external_id)
         check_archive(
             len(unseen),
@@ -640,11 +810,12 @@ class _CourseRun(_Run):
         for chunk in _chunks(unseen, self.options.archive_batch_size):
             op = await self.l360.submit_archive(self.options.integration_id, chunk)
             await self.submit_and_record("archive", op, len(chunk))
-            await self.wait(op)
+            ended = await self.wait(op)
             results = await self.l360.get_operation_results(op.id)
             by_id = {str(r.input.get("externalId")): r for r in results}
             done = [ext for ext in chunk if (r := by_id.get(ext)) is not None and r.ok]
             self.store.mark_archived(self.conn, done, self.now())
+            self.finish_op(op.id, ended.status)
             self.tally.add("archived", len(done))
             for ext in chunk:
                 r = by_id.get(ext)
@@ -665,6 +836,8 @@ def _with_course(item: _SentItem, course_id: str) -> _SentItem:
         attempts=item.attempts,
         course_id=course_id,
         tag_names=item.tag_names,
+        default_lang=item.default_lang,
+        is_new=item.is_new,
     )
 
 
@@ -683,6 +856,9 @@ def _known_stat(row: StatRow) -> KnownStat:
 
 class _StatsRun(_Run):
     job: Job = "stats"
+    # statistics are simply sent again after a crash: with a stable firstActivityAt,
+    # 360Learning updates the same attempt (research/360learning-api.md §15.2)
+    op_types = ("stats",)
 
     def __init__(self, *args: object, full: bool | None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -707,17 +883,14 @@ class _StatsRun(_Run):
             self.from_date = last.started_at - timedelta(days=self.options.stats_overlap_days)
 
     async def body(self, started: datetime) -> Status:
-        if not self.pull_all and self._held_rows_resolvable():
-            # held rows are rebuilt by pulling everything again rather than by storing
-            # learners' activity: see docs/sync.md "Held statistics"
+        if await self._release_held():
+            # held rows stored before payloads were kept: rebuild them from a full pull
             self.pull_all = True
             self.from_date = None
         from_date = None if self.pull_all or self.from_date is None else self.from_date.date()
         self.progress.start("statistics", None)
         async with asyncio.TaskGroup() as tasks:
             async for page in self.udemy.iter_activity_pages(from_date=from_date):
-                if self.lease is not None:
-                    self.lease.keep_alive()
                 await self._page(page.items, tasks)
                 for problem in page.problems:
                     self.tally.add("skipped")
@@ -732,23 +905,46 @@ class _StatsRun(_Run):
         self.progress.finish("statistics")
         return self.status_from_tally()
 
-    def _held_rows_resolvable(self) -> bool:
-        held = {
-            row.external_course_id for row in self.store.iter_stats(self.conn, state=StatState.HELD)
-        }
-        if not held:
-            return False
-        items = self.store.get_items(self.conn, held)
-        return any(_course_active(row) for row in items.values())
+    async def _release_held(self) -> bool:
+        """Send the held rows whose course is now synced, from their stored payload.
 
-    async def _course_lang(self, external_id: str, row: ItemRow | None) -> str | None:
-        """Return the course's defaultLang, read once per run from 360Learning."""
+        Runs before the pull and waits for its batches, so the pull then finds those rows
+        sent. Returns whether some releasable row has no stored payload (a row held by an
+        older version), which only a full pull can rebuild.
+        """
+        missing = False
+        async with asyncio.TaskGroup() as tasks:
+            for row, stored_lang in self.store.iter_releasable_held_stats(self.conn):
+                if row.payload is None:
+                    missing = True
+                    continue
+                lang = stored_lang or await self._course_lang(row.external_course_id, None)
+                mapped = _held_statistic(row, lang)
+                if mapped is None:
+                    missing = True
+                    continue
+                if self.dry_run:
+                    self.tally.add("would_send")
+                    continue
+                self.batch.append(mapped)
+                self.batch_prior.append(_known_stat(row))
+                if len(self.batch) >= self.options.stats_batch_size:
+                    await self._send(tasks)
+            if self.batch:
+                await self._send(tasks)
+        return missing
+
+    async def _course_lang(self, external_id: str, stored: str | None) -> str | None:
+        """Return the course's defaultLang: from the store, else read once per run.
+
+        The catalog run stores each item's mapped ``defaultLang``; only rows written before
+        it did fall back to ``GET /api/v2/integrations/{id}/courses/{externalId}``.
+        """
+        if stored is not None:
+            return stored
         if external_id not in self.langs:
-            lang: str | None = None
-            if row is not None and _course_active(row):
-                info = await self.l360.get_external_course(self.options.integration_id, external_id)
-                lang = info.default_lang if info is not None else None
-            self.langs[external_id] = lang
+            info = await self.l360.get_external_course(self.options.integration_id, external_id)
+            self.langs[external_id] = info.default_lang if info is not None else None
         return self.langs[external_id]
 
     async def _page(self, rows: Sequence[object], tasks: asyncio.TaskGroup) -> None:
@@ -769,7 +965,11 @@ class _StatsRun(_Run):
             row = known.get((ext, mail)) if mail else None
             course = courses.get(ext)
             course_known = course is not None and _course_active(course)
-            lang = await self._course_lang(ext, course) if course_known else None
+            lang = (
+                await self._course_lang(ext, course.default_lang)
+                if course is not None and course_known
+                else None
+            )
             mapped = map_activity(
                 r, course_lang=lang, first_activity_at=row.first_activity_at if row else None
             )
@@ -798,6 +998,10 @@ class _StatsRun(_Run):
                         first_activity_at=row.first_activity_at if row else None,
                         completed=row.completed if row else False,
                         run_id=self.run_id,
+                        # sent from the store once the course arrives (no re-pull needed)
+                        payload=mapped.statistic.model_dump(
+                            mode="json", by_alias=True, exclude_none=True
+                        ),
                     )
                 )
             elif self.dry_run:
@@ -821,7 +1025,7 @@ class _StatsRun(_Run):
     async def _finish(
         self, op: BulkOperation, batch: Sequence[MappedStatistic], prior: Sequence[KnownStat | None]
     ) -> None:
-        await self.wait(op)
+        done = await self.wait(op)
         results = await self.l360.get_operation_results(op.id)
         by_key = {_stat_key(r.input): r for r in results}
         now = self.now()
@@ -868,7 +1072,26 @@ class _StatsRun(_Run):
                 )
             )
         self.store.upsert_stats(self.conn, updates)
+        self.finish_op(op.id, done.status)
         self.flush_outcomes()
+
+
+def _held_statistic(row: StatRow, lang: str | None) -> MappedStatistic | None:
+    """Rebuild a held row's statistic from its stored payload, with its course's language."""
+    data = dict(row.payload or {})
+    data.pop("lang", None)
+    try:
+        statistic = ExternalStatistic.model_validate({**data, "lang": v2_language(lang)})
+    except ValueError:
+        logger.warning("held statistic %s has an unreadable payload", row.key)
+        return None
+    return MappedStatistic(
+        external_course_id=row.external_course_id,
+        learner_mail=row.learner_mail,
+        statistic=statistic,
+        completed=statistic.progress == 100,
+        hash=payload_hash(statistic),
+    )
 
 
 def _course_active(row: ItemRow) -> bool:
@@ -904,11 +1127,14 @@ async def run_courses(
     now: Now = _utcnow,
     progress: ProgressSink | None = None,
     lock_ttl: float = LOCK_TTL,
+    sleep: Sleep | None = None,
 ) -> RunReport:
     """Sync the catalog: upsert new and changed items, tag them, archive what left Udemy.
 
     Never raises for API trouble: the report's status says "failed", "refused" (mass-archive
-    guard; pass ``allow_mass_archive=True`` to override) or "locked".
+    guard; pass ``allow_mass_archive=True`` to override) or "locked". The lease on the
+    connection (``lock_ttl`` seconds) is renewed every ``lock_ttl / 3`` by a background task
+    that waits with ``sleep`` (``asyncio.sleep``; tests inject their own).
     """
     run = _CourseRun(
         store,
@@ -919,6 +1145,7 @@ async def run_courses(
         now=now,
         progress=progress,
         lock_ttl=lock_ttl,
+        sleep=sleep,
         allow_mass_archive=allow_mass_archive,
     )
     return await run.execute()
@@ -935,8 +1162,12 @@ async def run_statistics(
     now: Now = _utcnow,
     progress: ProgressSink | None = None,
     lock_ttl: float = LOCK_TTL,
+    sleep: Sleep | None = None,
 ) -> RunReport:
-    """Sync learners' statistics for synced courses; ``full=None`` does a weekly full pull."""
+    """Sync learners' statistics for synced courses; ``full=None`` does a weekly full pull.
+
+    ``lock_ttl`` and ``sleep`` work as in ``run_courses``.
+    """
     run = _StatsRun(
         store,
         udemy,
@@ -946,6 +1177,7 @@ async def run_statistics(
         now=now,
         progress=progress,
         lock_ttl=lock_ttl,
+        sleep=sleep,
         full=full,
     )
     return await run.execute()

@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         _ts("next_retry_at", nullable=True),
         sa.Column("video_url", sa.Text(), nullable=True),
+        sa.Column("default_lang", sa.String(16), nullable=True),
         _ts("last_sent_at", nullable=True),
         _ts("seen_at", nullable=True),
         _ts("archived_at", nullable=True),
@@ -107,6 +108,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         _ts("last_sent_at", nullable=True),
         sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=True),
         _ts("created_at"),
         _ts("updated_at"),
         sa.PrimaryKeyConstraint("id", name="pk_stats"),
@@ -136,6 +138,11 @@ def upgrade() -> None:
         sa.Column("errors", sa.JSON(), nullable=False),
         sa.Column("report", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_runs"),
+        sa.CheckConstraint(
+            "status IN ('running', 'succeeded', 'partial', 'failed', 'aborted', 'refused',"
+            " 'locked')",
+            name="ck_runs_status",
+        ),
     )
     op.create_index("ix_runs_connection_id_job_status", "runs", ["connection_id", "job", "status"])
     op.create_table(
@@ -178,6 +185,8 @@ def upgrade() -> None:
         sa.Column("connection_id", sa.String(64), nullable=False),
         sa.Column("owner", sa.String(255), nullable=False),
         sa.Column("token", sa.String(64), nullable=False),
+        sa.Column("host", sa.String(255), nullable=True),
+        sa.Column("pid", sa.Integer(), nullable=True),
         _ts("acquired_at"),
         _ts("expires_at"),
         sa.PrimaryKeyConstraint("connection_id", name="pk_locks"),
