@@ -233,6 +233,17 @@ class TestSecretsStayHidden:
             assert "plain-udemy-secret" not in text
             assert "plain-l360-secret" not in text
 
+    def test_database_password_is_masked(self, tmp_path: Path) -> None:
+        """A PostgreSQL password in store_url is masked and known to the log scrubber."""
+        url = "postgresql+psycopg://udemy360:S3cretDbPass@db.example/udemy360"
+        settings = load_settings(write(tmp_path, f'store_url = "{url}"\n' + BASIC))
+        for text in (repr(settings), str(settings), str(settings.redacted())):
+            assert "S3cretDbPass" not in text
+        assert settings.redacted()["store_url"] == (
+            "postgresql+psycopg://udemy360:***@db.example/udemy360"
+        )
+        assert "S3cretDbPass" in settings.secret_values()
+
     def test_validation_errors_never_echo_input(self, tmp_path: Path) -> None:
         """An invalid configuration's message does not repeat the secrets it held."""
         with pytest.raises(ConfigError) as caught:

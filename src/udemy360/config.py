@@ -31,6 +31,8 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from udemy360._http import require_secure_base_url
 from udemy360.secrets import SecretBox, SecretKeyError, is_encrypted, key_path_for, load_key
@@ -296,7 +298,8 @@ class Settings(BaseSettings):
     )
 
     connection_id: str = "default"
-    store_url: str = f"sqlite:///{DEFAULT_DB_NAME}"
+    # A PostgreSQL URL may carry a password: kept out of reprs; redacted() masks it.
+    store_url: str = Field(default=f"sqlite:///{DEFAULT_DB_NAME}", repr=False)
     udemy: UdemySettings = UdemySettings()
     learning360: Learning360Settings = Learning360Settings()
     options: OptionSettings = OptionSettings()
@@ -320,6 +323,9 @@ class Settings(BaseSettings):
         for secret in (self.udemy.client_secret, self.learning360.client_secret):
             if secret is not None:
                 values.append(secret.get_secret_value())
+        password = _url_password(self.store_url)
+        if password:
+            values.append(password)
         return values
 
     def require(self, *settings: str) -> None:
@@ -345,7 +351,24 @@ class Settings(BaseSettings):
             part = data[section]
             if isinstance(part, dict) and part.get("client_secret") is not None:
                 part["client_secret"] = "**********"
+        data["store_url"] = safe_store_url(self.store_url)
         return data
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return make_url(url).password
+    except ArgumentError:
+        return None
+
+
+def safe_store_url(url: str) -> str:
+    """Return the store URL with its password masked (a PostgreSQL URL may carry one)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    return parsed.render_as_string(hide_password=True) if parsed.password else url
 
 
 _HINTS: Final = {

@@ -226,6 +226,17 @@ class TestBulk:
         assert l360_sandbox.world.courses[info.course_id].data["name"] == "Course 3"
         assert l360_client.bulk_in_flight == frozenset()
 
+    async def test_submitted_keys_are_forgotten_once_results_are_in(
+        self, l360_client, integration
+    ):
+        """Memory stays flat over a long run: the keys kept for pairing go with the results."""
+        op = await l360_client.submit_courses(integration.id, [course(i) for i in range(3)])
+        await l360_client.wait_for_operation(op.id)
+        assert op.id in l360_client._sent_keys
+        results = await l360_client.get_results(op.id)
+        assert results.complete
+        assert op.id not in l360_client._sent_keys
+
     async def test_results_mismatch_reported(self, l360_client, integration, l360_sandbox):
         """Results that do not echo the submitted keys at their positions are flagged."""
         op = await l360_client.submit_courses(integration.id, [course(1), course(2)])

@@ -112,6 +112,11 @@ def creds(**overrides: object) -> UdemyCredentials:
 
 
 class TestCourse:
+    def test_fractional_duration_is_kept(self) -> None:
+        """A duration in fractional minutes does not make the course unreadable."""
+        course = UdemyCourse.model_validate({**COURSE_41, "estimated_content_length": 178.5})
+        assert course.estimated_content_length == 178.5
+
     def test_research_example_parses(self) -> None:
         """The §4.1 course parses with its taxonomy, locale, images and best video."""
         course = UdemyCourse.model_validate(COURSE_41)

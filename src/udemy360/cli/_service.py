@@ -41,15 +41,25 @@ def make_job_runner(settings: Settings, store: Store) -> Callable[[str], Awaitab
             logger.warning("connection %s is deactivated: %s skipped", settings.connection_id, job)
             return None
         options = _factory.sync_options(settings, integration_id=row.integration_id)
-        async with (
-            _factory.udemy_client(settings) as udemy,
-            _factory.learning360_client(settings) as l360,
-        ):
-            with bind_run(connection=settings.connection_id, job=job):
-                if job == "courses":
-                    report = await run_courses(store, udemy, l360, options)
-                else:
-                    report = await run_statistics(store, udemy, l360, options)
+        started = _utc_now()
+        try:
+            async with (
+                _factory.udemy_client(settings) as udemy,
+                _factory.learning360_client(settings) as l360,
+            ):
+                with bind_run(connection=settings.connection_id, job=job):
+                    if job == "courses":
+                        report = await run_courses(store, udemy, l360, options)
+                    else:
+                        report = await run_statistics(store, udemy, l360, options)
+        except Exception:
+            # The service's outermost boundary: an unexpected error (a bug, the database gone)
+            # is logged with its traceback and ends this job only; tomorrow's run still happens.
+            logger.exception("job %s crashed; the service goes on", job)
+            closed = close_interrupted_runs(store, settings.connection_id, started)
+            if closed:
+                logger.info("closed crashed runs %s as aborted", closed)
+            return None
         logger.info(
             "job %s finished: run_id=%s status=%s counts=%s",
             job,

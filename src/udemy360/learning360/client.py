@@ -720,7 +720,10 @@ class Learning360Client:
             )
             for index, item in enumerate(raw)
         ]
-        keys = list(sent_keys) if sent_keys is not None else self._sent_keys.get(operation_id)
+        # Forget the keys once the results are in: a daily run submits up to a million
+        # statistics, and keeping every operation's keys would grow with the run.
+        remembered = self._sent_keys.pop(operation_id, None)
+        keys = list(sent_keys) if sent_keys is not None else remembered
         paired = pair_results(operation_id, results, keys)
         if paired.mismatches or not paired.complete:
             logger.warning(

@@ -262,7 +262,8 @@ class UdemyCourse(BaseModel):
     headline: OptStr = None
     description: OptStr = None
     url: OptStr = None
-    estimated_content_length: int | None = None
+    # Minutes; a fractional value is kept (the unit and format are unverified, research §8 Q8).
+    estimated_content_length: float | None = None
     categories: StrTuple = ()
     primary_category: UdemyCategory | None = None
     primary_subcategory: UdemyCategory | None = None
@@ -352,7 +353,8 @@ class UdemyLearningPath(BaseModel):
     description: OptStr = None
     url: OptStr = None
     editors: Annotated[tuple[UdemyEditor, ...], BeforeValidator(_as_tuple)] = ()
-    estimated_content_length: int | None = None
+    # Minutes; a fractional value is kept (the unit and format are unverified, research §8 Q8).
+    estimated_content_length: float | None = None
     last_modified: UtcDateTime = None
     is_public: bool | None = None
     is_pro_path: bool | None = None
