@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tags", action="store_true", help="turn tag sync on")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--skip-peer", action="store_true", help="skip the dlt comparison")
+    p.add_argument(
+        "--peer-scale",
+        type=float,
+        default=None,
+        help="tenant scale of the dlt comparison (default: the main scale)",
+    )
     p.add_argument("--skip-cpu", action="store_true", help="skip the CPU-per-record runs")
     return p
 
@@ -71,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         learning_paths=not a.no_learning_paths,
         tags=a.tags,
         seed=a.seed,
+        peer_scale=a.peer_scale,
     )
     say(f"settings: {settings.to_dict()}")
     command = shlex.join(["python", "-m", "bench", *argv])

@@ -94,10 +94,15 @@ def render_scale(res: Mapping[str, Any]) -> str:
                 )
     peer = res.get("peer")
     if peer:
+        where = (
+            f"a tenant at scale {peer['scale']:g} ({peer['tenant']['courses']} courses, "
+            f"{peer['tenant']['activity_rows']} activity rows), same settings"
+            if "scale" in peer
+            else "the same sandbox and settings"
+        )
         lines += [
             "",
-            "Udemy extraction (courses + user-course activity) against the same sandbox and "
-            "settings:",
+            f"Udemy extraction (courses + user-course activity) against {where}:",
             "",
             "| Extractor | Concurrency | Wall s | CPU s | Peak RSS MB | Udemy requests (429) |",
             "|---|---:|---:|---:|---:|---:|",

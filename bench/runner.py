@@ -15,7 +15,7 @@ import platform
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -400,8 +400,16 @@ def run(settings: BenchSettings, *, peer: bool, cpu: bool, command: str) -> Json
             assert pair.udemy is not None
             results["truth"] = pair.udemy.call({"cmd": "truth"})
             results["scenarios"] = run_scenarios(ctx)
-            if peer:
+            if peer and settings.peer_scale in (None, settings.scale):
                 results["peer"] = run_peer(ctx)
+        if peer and settings.peer_scale not in (None, settings.scale):
+            peer_settings = replace(settings, scale=settings.peer_scale)
+            say(f"peer at scale {peer_settings.scale}: tenant {asdict(peer_settings.tenant)}")
+            with SandboxPair(peer_settings, realism=True) as peer_pair:
+                peer_ctx = Context(peer_settings, peer_pair, f"sqlite:///{workdir / 'peer.db'}")
+                results["peer"] = run_peer(peer_ctx)
+                results["peer"]["scale"] = peer_settings.scale
+                results["peer"]["tenant"] = asdict(peer_settings.tenant)
         if cpu:
             results["cpu"] = run_cpu(settings, workdir)
     results["duration_seconds"] = (datetime.now(UTC) - started).total_seconds()

@@ -46,6 +46,9 @@ class BenchSettings:
     seed: int = 7
     changed_course_share: float = 0.01
     advanced_enrollment_share: float = 0.05
+    # The dlt comparison reads the whole Udemy tenant three times, twice one page at a time; a
+    # smaller tenant for it keeps `make bench-small` within minutes. None = the main scale.
+    peer_scale: float | None = None
 
     @property
     def tenant(self) -> TenantSize:
