@@ -226,9 +226,7 @@ class TestBulk:
         assert l360_sandbox.world.courses[info.course_id].data["name"] == "Course 3"
         assert l360_client.bulk_in_flight == frozenset()
 
-    async def test_submitted_keys_are_forgotten_once_results_are_in(
-        self, l360_client, integration
-    ):
+    async def test_submitted_keys_are_forgotten_once_results_are_in(self, l360_client, integration):
         """Memory stays flat over a long run: the keys kept for pairing go with the results."""
         op = await l360_client.submit_courses(integration.id, [course(i) for i in range(3)])
         await l360_client.wait_for_operation(op.id)
