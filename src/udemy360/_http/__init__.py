@@ -5,6 +5,7 @@ Private to the package: only ``udemy`` and ``learning360`` import it.
 
 from __future__ import annotations
 
+from udemy360._http.base import CountingClient
 from udemy360._http.ratelimit import AdaptiveConcurrency, RateLimiter
 from udemy360._http.redaction import Redactor, safe_url, strip_query
 from udemy360._http.retry import (
@@ -22,6 +23,7 @@ __all__ = [
     "RETRIABLE_STATUSES",
     "AdaptiveConcurrency",
     "Clock",
+    "CountingClient",
     "RateLimiter",
     "Redactor",
     "RetryPolicy",

@@ -11,9 +11,7 @@ import asyncio
 import json
 import logging
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
-from types import MappingProxyType, TracebackType
 from typing import Final, TypeVar
 from urllib.parse import quote
 
@@ -23,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from udemy360 import __version__
 from udemy360._http import (
     Clock,
+    CountingClient,
     RateLimiter,
     Redactor,
     RetryPolicy,
@@ -154,7 +153,7 @@ async def _real_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-class Learning360Client:
+class Learning360Client(CountingClient):
     """One company's 360Learning API v2, used as ``async with Learning360Client(creds) as lms``.
 
     All calls of one client share a write limiter (≤ 10/s), a read limiter (≤ 50/s) and at most
@@ -196,7 +195,7 @@ class Learning360Client:
         self._reads = RateLimiter(reads_per_second * _RATE_MARGIN, clock=clock, sleep=self._sleep)
         self._slots = BulkSlots(max_bulk_in_flight)
         self._sent_keys: dict[str, list[str | None]] = {}
-        self._counts: Counter[str] = Counter()
+        super().__init__()
         self.base_url = creds.api_base_url
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
@@ -213,26 +212,6 @@ class Learning360Client:
 
     def __repr__(self) -> str:
         return f"Learning360Client(base_url={self.base_url!r})"
-
-    async def __aenter__(self) -> Learning360Client:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the underlying HTTP connections."""
-        await self._http.aclose()
-
-    @property
-    def call_counts(self) -> Mapping[str, int]:
-        """HTTP attempts so far, keyed ``"METHOD /api/v2/path/{template}"`` (token calls too)."""
-        return MappingProxyType(self._counts)
 
     @property
     def bulk_in_flight(self) -> frozenset[str]:

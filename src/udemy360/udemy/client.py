@@ -11,11 +11,9 @@ import asyncio
 import logging
 import re
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date
-from types import TracebackType
 from typing import Final, TypeVar
 
 import httpx
@@ -26,6 +24,7 @@ from udemy360._http import (
     RETRIABLE_STATUSES,
     AdaptiveConcurrency,
     Clock,
+    CountingClient,
     RateLimiter,
     Redactor,
     RetryableError,
@@ -115,7 +114,7 @@ class _Retry(RetryableError):
         self.body_excerpt = body_excerpt
 
 
-class UdemyClient:
+class UdemyClient(CountingClient):
     """Reads one Udemy Business organization. Use as an async context manager.
 
     Raises (from every public method): ``UdemyAuthError``, ``UdemyRateLimited``,
@@ -152,7 +151,7 @@ class UdemyClient:
             if requests_per_second
             else None
         )
-        self._calls: Counter[str] = Counter()
+        super().__init__()
         self._http = httpx.AsyncClient(
             base_url=self._base_url,
             auth=httpx.BasicAuth(creds.client_id, secret),
@@ -164,26 +163,6 @@ class UdemyClient:
 
     def __repr__(self) -> str:
         return f"UdemyClient(base_url={safe_url(self._base_url)!r})"
-
-    async def __aenter__(self) -> UdemyClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the underlying connection pool."""
-        await self._http.aclose()
-
-    @property
-    def call_counts(self) -> Mapping[str, int]:
-        """HTTP attempts per endpoint, e.g. ``{"GET courses/list/": 12}`` (retries included)."""
-        return dict(self._calls)
 
     @property
     def concurrency_limit(self) -> int:
@@ -414,7 +393,7 @@ class UdemyClient:
         async with self._concurrency.slot():
             if self._limiter is not None:
                 await self._limiter.acquire()
-            self._calls[f"GET {key}"] += 1
+            self._counts[f"GET {key}"] += 1
             request = self._http.build_request("GET", path, params=params)
             url = safe_url(request.url)
             try:
