@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import pytest
 from udemy360._http import RetryPolicy
 from udemy360.learning360 import IntegrationSettings, Learning360Client, Learning360Credentials
 from udemy360.sandbox.learning360 import Learning360Sandbox
+from udemy360.sandbox.server import serve_in_thread
 from udemy360.sandbox.udemy import UdemySandbox, UdemyTenant
 from udemy360.store import Store
 from udemy360.sync import ProgressSink, RunReport, SyncOptions, run_courses, run_statistics
@@ -50,6 +52,17 @@ class Env:
     udemy_root: str = "http://localhost"
     lms_root: str = "http://localhost"
     use_asgi: bool = True
+    servers: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    def serve_over_http(self) -> None:
+        """Serve both sandboxes on loopback ports; the clients then use real HTTP."""
+        self.udemy_root = self.servers.enter_context(serve_in_thread(self.udemy_sb.app))
+        self.lms_root = self.servers.enter_context(serve_in_thread(self.lms.app))
+        self.use_asgi = False
+
+    def close(self) -> None:
+        self.servers.close()
+        self.store.close()
 
     def now(self) -> datetime:
         return self.today
@@ -143,9 +156,14 @@ async def make_env(
     learning_paths: int = 4,
     learners: int = 50,
     activity_rows: int = 80,
+    http: bool = False,
     **options: object,
 ) -> Env:
-    """Build a fresh connection with an integration set up in the 360Learning sandbox."""
+    """Build a fresh connection with an integration set up in the 360Learning sandbox.
+
+    ``http=True`` serves both sandboxes over real loopback HTTP instead of the ASGI transport
+    (call ``Env.close`` to stop the servers).
+    """
     fake = FakeTime()
     lms = Learning360Sandbox(seed=1, learners=learners, clock=fake.clock, sleep=fake.sleep)
     lms.faults.bulk_delays(pending=0.0, queued=0.0, per_item=0.0)
@@ -171,6 +189,8 @@ async def make_env(
         ),
         time=fake,
     )
+    if http:
+        env.serve_over_http()
     async with env.lms_client() as l360:
         integration = await l360.create_integration(
             IntegrationSettings(
@@ -193,4 +213,18 @@ async def env() -> AsyncIterator[Env]:
     """A small connection: 30 courses, 4 paths, 50 learners, 80 activity rows."""
     built = await make_env()
     yield built
-    built.store.close()
+    built.close()
+
+
+@pytest.fixture(params=["asgi", "http"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """Run the test through the ASGI transport and over real loopback HTTP."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def any_env(transport: str) -> AsyncIterator[Env]:
+    """The small connection of ``env``, through each transport in turn."""
+    built = await make_env(http=transport == "http")
+    yield built
+    built.close()

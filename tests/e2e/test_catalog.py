@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tests.e2e.conftest import Env, make_env
 from udemy360.mapping import path_external_id
 from udemy360.sandbox.udemy.tenant import ID_BASE
@@ -65,8 +67,11 @@ COURSE = {
 
 
 class TestCourseMapping:
-    async def test_course_fields_land_as_the_design_says(self, env: Env) -> None:
+    """Over the ASGI transport and over real loopback HTTP (fixture ``any_env``)."""
+
+    async def test_course_fields_land_as_the_design_says(self, any_env: Env) -> None:
         """Every row of the course table lands with its exact value in 360Learning."""
+        env = any_env
         course_id = env.udemy_sb.tenant.add_course(**COURSE)
         report = await env.courses()
         assert report.status == "succeeded"
@@ -87,8 +92,9 @@ class TestCourseMapping:
         assert row.video_url is not None
         assert "720" in row.video_url  # the highest quality, kept in the store only
 
-    async def test_defaults_and_fallbacks(self, env: Env) -> None:
+    async def test_defaults_and_fallbacks(self, any_env: Env) -> None:
         """No instructors → "Udemy"; no locale → owner's language; empty values are omitted."""
+        env = any_env
         course_id = env.udemy_sb.tenant.add_course(
             instructors=[],
             locale=None,
@@ -106,8 +112,9 @@ class TestCourseMapping:
         for absent in ("difficultyLevel", "duration", "description", "imageUrl"):
             assert absent not in held
 
-    async def test_signed_video_query_is_not_a_change(self, env: Env) -> None:
+    async def test_signed_video_query_is_not_a_change(self, any_env: Env) -> None:
         """Promo videos signed anew on every listing do not re-send the course."""
+        env = any_env
         course_id = env.udemy_sb.tenant.add_course(**COURSE)
         await env.courses()
         writes = env.lms.write_count
@@ -120,8 +127,9 @@ class TestCourseMapping:
         assert report.counts["updated"] == 0
         assert env.lms.write_count == writes
 
-    async def test_bad_launch_url_is_an_item_error(self, env: Env) -> None:
+    async def test_bad_launch_url_is_an_item_error(self, any_env: Env) -> None:
         """A course whose URL cannot be launched fails alone; the run is partial."""
+        env = any_env
         course_id = env.udemy_sb.tenant.add_course(url="ftp://nope/")
         report = await env.courses()
         assert report.status == "partial"
@@ -314,3 +322,109 @@ class TestTags:
         assert writes_after == writes_before
         assert len(env.lms.world.tags) == tag_count
         env.store.close()
+
+
+def _tag_names(env: Env, external_id: str) -> set[str]:
+    """Names of the tags the course of ``external_id`` carries in 360Learning."""
+    course_id = str(env.course(external_id)["_id"])
+    world = env.lms.world
+    return {world.tags[t].name.casefold() for t in world.course_tags.get(course_id, [])}
+
+
+def _delete_tag(env: Env, name: str) -> str:
+    """Delete a tag in 360Learning as an admin would (also from every course); return its id."""
+    world = env.lms.world
+    tag_id = next(t.id for t in world.tags.values() if t.name.casefold() == name.casefold())
+    del world.tags[tag_id]
+    for tags in world.course_tags.values():
+        if tag_id in tags:
+            tags.remove(tag_id)
+    return tag_id
+
+
+@dataclass
+class DeleteTagAsListingStarts:
+    """A progress sink that deletes a tag once the run has listed the tags."""
+
+    env: Env
+    name: str
+    deleted: str | None = None
+
+    def start(self, task: str, total: int | None) -> None:
+        pass
+
+    def advance(self, task: str, n: int = 1) -> None:
+        if self.deleted is None:
+            self.deleted = _delete_tag(self.env, self.name)
+
+    def finish(self, task: str) -> None:
+        pass
+
+
+class TestTagFailures:
+    async def test_transient_tag_failure_fails_the_item_then_retries(self) -> None:
+        """Tag writes failing past the retries fail that course only; a later run tags it."""
+        env = await make_env(courses=5, tags_enabled=True)
+        # the client tries 6 times: the first course's tag PUT fails for good, the rest pass
+        env.lms.faults.fail_next("PUT", "/api/v2/courses/", 503, "serviceUnavailable", times=6)
+        report = await env.courses()
+        assert report.status == "partial"
+        assert report.counts["failed"] == 1
+        assert report.counts["tagged"] == 4
+        [failed] = [e for e in env.store.iter_items("acme") if e.last_error]
+        assert failed.payload_hash is None  # not "unchanged" next time
+        assert _tag_names(env, failed.external_id) == set()
+        env.next_day()
+        report = await env.courses()
+        assert report.status == "succeeded"
+        assert (report.counts["updated"], report.counts["tagged"]) == (1, 1)
+        subjects = env.course(failed.external_id)["subjects"]
+        assert isinstance(subjects, list)
+        assert _tag_names(env, failed.external_id) == {str(s).casefold() for s in subjects}
+        env.close()
+
+    async def test_tag_deleted_in_360learning_is_recreated(self) -> None:
+        """A tag an admin deleted is forgotten at the next run and created again when needed."""
+        env = await make_env(courses=3, tags_enabled=True)
+        ext = str(ID_BASE + 1)
+        await env.courses()
+        name = sorted(_tag_names(env, ext))[0]
+        old_id = _delete_tag(env, name)
+        env.udemy_sb.tenant.change_course(int(ext), title="Changed")
+        env.next_day()
+        report = await env.courses()
+        assert report.status == "succeeded"
+        assert report.counts["tagged"] == 1
+        assert name in _tag_names(env, ext)
+        assert old_id not in env.store.get_tag_ids("acme").values()
+        env.close()
+
+    async def test_tag_deleted_during_the_run_is_recreated(self) -> None:
+        """A tagNotFound answer makes the run list the tags again and create the missing one."""
+        env = await make_env(courses=3, tags_enabled=True)
+        ext = str(ID_BASE + 1)
+        await env.courses()
+        name = sorted(_tag_names(env, ext))[0]
+        env.udemy_sb.tenant.change_course(int(ext), title="Changed")
+        env.next_day()
+        sink = DeleteTagAsListingStarts(env, name)
+        report = await env.courses(progress=sink)
+        assert sink.deleted is not None
+        assert report.status == "succeeded"
+        assert name in _tag_names(env, ext)
+        assert sink.deleted not in env.store.get_tag_ids("acme").values()
+        env.close()
+
+
+class TestOwnerLanguage:
+    async def test_missing_users_scope_is_a_warning_not_a_failure(self) -> None:
+        """Without users:read the run goes on in English and says why in its errors."""
+        env = await make_env(courses=3)
+        env.lms.set_scopes(set(env.lms.world.credential.scopes) - {"users:read"})
+        course_id = env.udemy_sb.tenant.add_course(locale=None)
+        report = await env.courses()
+        assert report.status == "succeeded"
+        assert report.counts["created"] == 4
+        assert any("owner's language" in e for e in report.errors)
+        assert env.course(str(course_id))["defaultLang"] == "en"
+        env.close()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -7,13 +8,16 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import Env, make_env
+from udemy360.sandbox.seed import learner_email
 from udemy360.sandbox.server import serve_in_thread
-from udemy360.store import Store
+from udemy360.sandbox.udemy.tenant import ID_BASE
+from udemy360.store import StatState, Store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -142,3 +146,44 @@ class TestKillAndResume:
             report = await env.stats()
         assert report.status == "succeeded"
         assert _attempts(env) == _attempts(reference)
+
+
+class TestCancelledStatistics:
+    async def test_resumed_statistics_keep_their_first_activity(self) -> None:
+        """A statistics batch recovered after a crash is recorded as sent, not sent again."""
+        env = await make_env(courses=10, activity_rows=0)
+        await env.courses()
+        start = env.today - timedelta(days=3)
+        env.udemy_sb.tenant.advance_learner(0, ID_BASE + 4, progress=10, at=start)
+        env.udemy_sb.tenant.advance_learner(0, ID_BASE + 4, progress=40, at=env.today)
+        env.lms.faults.bulk_delays(pending=10_000.0, queued=0.0, per_item=0.0)
+        run = asyncio.create_task(env.stats())
+        for _ in range(100_000):  # until the import is recorded, before it ends
+            if env.store.pending_bulk_operations("acme"):
+                break
+            await asyncio.sleep(0)
+        run.cancel()  # the process dies while 360Learning processes the import
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        env.lms.process_bulk()
+        env.lms.faults.bulk_delays(pending=0.0, queued=0.0, per_item=0.0)
+        posts = _stat_posts(env)
+        assert posts == 1
+        report = await env.stats()
+        assert report.status == "succeeded"
+        assert report.counts["created"] == 1  # recorded from the resumed operation
+        assert _stat_posts(env) == posts  # nothing sent again
+        key = (str(ID_BASE + 4), learner_email(0))
+        row = env.store.get_stats("acme", [key])[key]
+        assert row.state == StatState.SENT
+        assert row.first_activity_at == start
+        assert [a["progress"] for a in env.attempts(learner_email(0), str(ID_BASE + 4))] == [40]
+        env.close()
+
+
+def _stat_posts(env: Env) -> int:
+    return sum(
+        1
+        for r in env.lms.requests
+        if r.method == "POST" and r.path.startswith("/api/v2/bulk/") and r.path.endswith("/stats")
+    )

@@ -7,9 +7,9 @@ from udemy360.sandbox.udemy.tenant import ID_BASE
 
 
 class TestMultiDay:
-    async def test_three_days_then_options(self) -> None:
+    async def test_three_days_then_options(self, transport: str) -> None:
         """Day 1 syncs all, day 2 applies every kind of change, day 3 writes nothing."""
-        env = await make_env(learning_paths_enabled=True)
+        env = await make_env(learning_paths_enabled=True, http=transport == "http")
         tenant = env.udemy_sb.tenant
         # day 1
         courses = await env.courses()
@@ -72,4 +72,4 @@ class TestMultiDay:
         courses = await env.courses()
         assert courses.counts["archived"] == 0
         assert env.course(path_external_id(ID_BASE))["_status"] == "published"
-        env.store.close()
+        env.close()

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 
 from tests.e2e.conftest import Env, make_env
 from udemy360.sandbox.seed import learner_email
 from udemy360.sandbox.udemy.tenant import ID_BASE
-from udemy360.store import StatState
+from udemy360.store import StatState, StatUpdate
 from udemy360.store.records import ItemRecord
+from udemy360.sync.engine import MAX_STATISTIC_ATTEMPTS
 
 COURSE = ID_BASE + 4
 EXT = str(COURSE)
@@ -24,17 +27,27 @@ def _activity_queries(env: Env) -> list[str]:
     return [r.query for r in env.udemy_sb.requests if "user-course-activity" in r.path]
 
 
-async def _env() -> Env:
+async def _env(*, http: bool = False) -> Env:
     """No generated activity: each test writes the rows it needs."""
-    env = await make_env(courses=10, activity_rows=0)
+    env = await make_env(courses=10, activity_rows=0, http=http)
     await env.courses()
     return env
 
 
+@pytest.fixture
+async def stats_env(transport: str) -> AsyncIterator[Env]:
+    """``_env`` through each transport in turn (servers stopped afterwards)."""
+    env = await _env(http=transport == "http")
+    yield env
+    env.close()
+
+
 class TestStatisticMapping:
-    async def test_activity_fields_land_as_the_design_says(self) -> None:
+    """Over the ASGI transport and over real loopback HTTP (fixture ``stats_env``)."""
+
+    async def test_activity_fields_land_as_the_design_says(self, stats_env: Env) -> None:
         """Every row of the activity table lands with its exact value in the attempt."""
-        env = await _env()
+        env = stats_env
         start = env.today - timedelta(days=3)
         env.udemy_sb.tenant.advance_learner(0, COURSE, progress=10, at=start)
         env.udemy_sb.tenant.advance_learner(0, COURSE, progress=42.9, minutes=2.5, at=env.today)
@@ -49,9 +62,9 @@ class TestStatisticMapping:
         assert attempt["lang"] == env.course(EXT)["defaultLang"]
         assert "completedAt" not in attempt
 
-    async def test_completion_sets_progress_and_date(self) -> None:
+    async def test_completion_sets_progress_and_date(self, stats_env: Env) -> None:
         """A completion date gives progress 100 and becomes the attempt's completion time."""
-        env = await _env()
+        env = stats_env
         env.udemy_sb.tenant.advance_learner(
             1, COURSE, progress=20, at=env.today - timedelta(days=2)
         )
@@ -213,3 +226,149 @@ class TestStatisticRules:
         report = await env.stats(dry_run=True)
         assert report.counts["would_send"] == 1
         assert env.lms.write_count == writes
+
+
+def _stat_posts(env: Env) -> int:
+    """Statistics imports (POST /api/v2/bulk/integrations/{id}/stats) the sandbox answered."""
+    return sum(
+        1
+        for r in env.lms.requests
+        if r.method == "POST" and r.path.startswith("/api/v2/bulk/") and r.path.endswith("/stats")
+    )
+
+
+def _utc(env: Env) -> datetime:
+    """The 360Learning sandbox's current time, as an aware datetime."""
+    return datetime.fromtimestamp(env.time.now, UTC)
+
+
+class TestLaunchBeforeSync:
+    async def test_udemy_start_before_launch_leaves_only_the_launch_attempt(self) -> None:
+        """Known limitation: a Udemy start before START in 360Learning updates nothing."""
+        env = await _env()
+        mail = learner_email(8)
+        # the learner opens the course on Udemy first; no statistics run sends it yet
+        env.udemy_sb.tenant.advance_learner(
+            8, COURSE, progress=10, at=_utc(env) - timedelta(days=1)
+        )
+        # then presses START in 360Learning: a completed 0% attempt (defaultCompletion)
+        env.lms.launch(mail=mail, course_id=str(env.course(EXT)["_id"]))
+        env.time.now += 3600
+        report = await env.stats()
+        # accepted without error: firstActivityAt (the Udemy start) is earlier than the
+        # completed launch attempt, and completed attempts are never updated (§15.2)
+        assert report.status == "succeeded"
+        assert report.counts["created"] == 1
+        assert [(a["progress"], "completedAt" in a) for a in env.attempts(mail, EXT)] == [(0, True)]
+        env.next_day()
+        env.udemy_sb.tenant.advance_learner(8, COURSE, progress=80, at=env.today)
+        report = await env.stats()
+        assert report.counts["updated"] == 1
+        assert [a["progress"] for a in env.attempts(mail, EXT)] == [0]  # still, silently
+
+
+class TestHeldWithoutPayload:
+    async def test_expired_after_one_full_pull(self) -> None:
+        """A held row with no payload that a full pull did not find stops forcing full pulls."""
+        env = await _env()
+        await env.stats()  # the first (full) run
+        env.store.upsert_stats(
+            "acme", [StatUpdate(EXT, learner_email(9), StatState.HELD, "h", payload=None)]
+        )
+        env.next_day()
+        pulls = len(_activity_queries(env))
+        report = await env.stats(full=False)
+        assert [q for q in _activity_queries(env)[pulls:] if "from_date=" in q] == []
+        assert report.counts["expired"] == 1
+        key = (EXT, learner_email(9))
+        row = env.store.get_stats("acme", [key])[key]
+        assert row.state == StatState.FAILED
+        assert row.last_error is not None
+        assert "no longer has this enrollment" in row.last_error
+        env.next_day()
+        pulls = len(_activity_queries(env))
+        await env.stats(full=False)
+        later = _activity_queries(env)[pulls:]
+        assert later
+        assert all("from_date=" in q for q in later)
+
+
+class TestFailedStatistics:
+    async def test_failed_row_is_resent_from_the_store(self) -> None:
+        """A statistic 360Learning refused is sent again by a later run, without a new pull."""
+        env = await _env()
+        index = env.lms.world.external_index
+        course_key = (env.options.integration_id, EXT)
+        course_id = index.pop(course_key)  # 360Learning answers courseNotFound for this course
+        env.udemy_sb.tenant.advance_learner(
+            0, COURSE, progress=30, at=env.today - timedelta(days=10)
+        )
+        report = await env.stats()
+        assert report.status == "partial"
+        key = (EXT, learner_email(0))
+        row = env.store.get_stats("acme", [key])[key]
+        assert (row.state, row.attempts) == (StatState.FAILED, 1)
+        assert row.payload is not None
+        index[course_key] = course_id
+        env.next_day()  # the row is outside the incremental window now
+        report = await env.stats(full=False)
+        assert report.status == "succeeded"
+        assert report.counts["created"] == 1
+        assert [a["progress"] for a in env.attempts(learner_email(0), EXT)] == [30]
+        row = env.store.get_stats("acme", [key])[key]
+        assert (row.state, row.payload, row.attempts) == (StatState.SENT, None, 0)
+
+    async def test_resends_stop_after_the_last_attempt(self) -> None:
+        """A row failing every time is sent at most MAX_STATISTIC_ATTEMPTS times, then waits."""
+        env = await _env()
+        env.lms.world.external_index.pop((env.options.integration_id, EXT))
+        env.udemy_sb.tenant.advance_learner(
+            0, COURSE, progress=30, at=env.today - timedelta(days=10)
+        )
+        await env.stats()
+        for _ in range(MAX_STATISTIC_ATTEMPTS + 1):
+            env.next_day()
+            await env.stats(full=False)
+        assert _stat_posts(env) == MAX_STATISTIC_ATTEMPTS
+        key = (EXT, learner_email(0))
+        assert env.store.get_stats("acme", [key])[key].attempts == MAX_STATISTIC_ATTEMPTS
+        env.next_day()
+        await env.stats(full=True)  # the weekly full pull still tries it
+        assert _stat_posts(env) == MAX_STATISTIC_ATTEMPTS + 1
+
+
+class TestPullWindow:
+    async def test_incremental_window_and_weekly_full_pull(self) -> None:
+        """Daily runs read from the last successful run minus 2 days; every 7th day is full."""
+        env = await _env()
+        first = await env.stats()
+        assert first.full
+        assert all("from_date=" not in q for q in _activity_queries(env))
+        fulls = []
+        for day in range(1, 8):
+            env.next_day()
+            pulls = len(_activity_queries(env))
+            report = await env.stats()
+            fulls.append(report.full)
+            queries = _activity_queries(env)[pulls:]
+            if day < 7:
+                expected = (env.today - timedelta(days=1 + 2)).date().isoformat()
+                assert queries
+                assert all(f"from_date={expected}" in q for q in queries)
+            else:
+                assert all("from_date=" not in q for q in queries)
+        assert fulls == [False] * 6 + [True]
+        assert env.store.list_runs("acme", limit=1)[0].full  # stored with the run
+
+    async def test_overlap_follows_the_option(self) -> None:
+        """stats_overlap_days moves the start of the incremental window."""
+        env = await _env()
+        env.set_options(stats_overlap_days=5)
+        await env.stats()
+        env.next_day()
+        pulls = len(_activity_queries(env))
+        await env.stats()
+        expected = (env.today - timedelta(days=1 + 5)).date().isoformat()
+        queries = _activity_queries(env)[pulls:]
+        assert queries
+        assert all(f"from_date={expected}" in q for q in queries)

@@ -39,8 +39,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.expression import ColumnClause, Executable
+from sqlalchemy.sql.selectable import Join
 
 from udemy360.store import db
 from udemy360.store.errors import UnknownConnection
@@ -179,6 +181,15 @@ class Store:
         """The SQLAlchemy engine, for queries this class does not offer (see `sync_queries`)."""
         return self._engine
 
+    @property
+    def supports_threads(self) -> bool:
+        """Whether calls may run in worker threads while others run elsewhere.
+
+        True for SQLite files and PostgreSQL (a pool of connections, one per thread). An
+        in-memory SQLite store has a single shared connection, so it must stay on one thread.
+        """
+        return not isinstance(self._engine.pool, StaticPool)
+
     def close(self) -> None:
         """Close every pooled connection."""
         self._engine.dispose()
@@ -304,8 +315,89 @@ class Store:
             return [_connection_row(r) for r in conn.execute(stmt)]
 
     def set_integration(self, connection_id: str, integration_id: str | None) -> None:
-        """Remember the 360Learning integration the connection syncs into."""
-        self._update_connection(connection_id, integration_id=integration_id)
+        """Remember the 360Learning integration the connection syncs into.
+
+        When the id changes (a new integration, or none after a deletion), what the store
+        knows of the old integration is forgotten in the same transaction, as by
+        `reset_remote_state`: otherwise every course would look unchanged and never reach the
+        new integration.
+        """
+        with self._engine.begin() as conn:
+            current = conn.execute(
+                select(_connections.c.integration_id).where(_connections.c.id == connection_id)
+            ).one_or_none()
+            if current is None:
+                raise UnknownConnection(connection_id)
+            if current.integration_id == integration_id:
+                return
+            conn.execute(
+                update(_connections)
+                .where(_connections.c.id == connection_id)
+                .values(integration_id=integration_id, updated_at=self._now())
+            )
+            if current.integration_id is not None:
+                self._reset_remote_state(conn, connection_id)
+            log.info(
+                "integration changed: connection=%s old=%s new=%s",
+                connection_id,
+                current.integration_id,
+                integration_id,
+            )
+
+    def reset_remote_state(self, connection_id: str) -> None:
+        """Forget everything the store knows of the connection's 360Learning side, atomically.
+
+        Items keep their Udemy identity but lose their payload hash, course id, state and
+        retry bookkeeping, so the next catalog run creates them all again. Statistics become
+        ``held`` with no payload, hash, ``firstActivityAt`` or completion: once their course
+        exists again, the statistics run pulls the whole activity report and sends them anew.
+        Links to the tags we put on courses are dropped (the tag ids themselves belong to the
+        platform and stay), and pending bulk operations are abandoned.
+        """
+        with self._engine.begin() as conn:
+            self._reset_remote_state(conn, connection_id)
+
+    def _reset_remote_state(self, conn: Connection, connection_id: str) -> None:
+        now = self._now()
+        conn.execute(
+            update(_items)
+            .where(_items.c.connection_id == connection_id)
+            .values(
+                payload_hash=None,
+                course_id=None,
+                state=ItemState.ACTIVE.value,
+                last_error=None,
+                attempts=0,
+                next_retry_at=None,
+                last_sent_at=None,
+                archived_at=None,
+                updated_at=now,
+            )
+        )
+        conn.execute(
+            update(_stats)
+            .where(_stats.c.connection_id == connection_id)
+            .values(
+                payload_hash=None,
+                first_activity_at=None,
+                completed=False,
+                state=StatState.HELD.value,
+                last_error=None,
+                last_sent_at=None,
+                payload=None,
+                attempts=0,
+                next_retry_at=None,
+                updated_at=now,
+            )
+        )
+        conn.execute(delete(_item_tags).where(_item_tags.c.connection_id == connection_id))
+        conn.execute(
+            update(_bulk_ops)
+            .where(
+                _bulk_ops.c.connection_id == connection_id, _bulk_ops.c.status == BULK_OP_PENDING
+            )
+            .values(status="abandoned", finished_at=now, context={})
+        )
 
     def set_connection_active(self, connection_id: str, active: bool) -> None:
         """Activate or deactivate a connection; scheduled syncs skip inactive ones."""
@@ -566,6 +658,22 @@ class Store:
         with self._engine.begin() as conn:
             conn.execute(stmt)
 
+    def delete_tags(self, connection_id: str, tag_ids: Iterable[str]) -> None:
+        """Forget these tag ids (deleted in 360Learning) and our links to them."""
+        with self._engine.begin() as conn:
+            for chunk in _chunks(dict.fromkeys(tag_ids), LOOKUP_CHUNK):
+                conn.execute(
+                    delete(_tags).where(
+                        _tags.c.connection_id == connection_id, _tags.c.tag_id.in_(chunk)
+                    )
+                )
+                conn.execute(
+                    delete(_item_tags).where(
+                        _item_tags.c.connection_id == connection_id,
+                        _item_tags.c.tag_id.in_(chunk),
+                    )
+                )
+
     def get_item_tags(self, connection_id: str, external_id: str) -> set[str]:
         """Return the tag ids WE attached to the course (only those may be removed)."""
         return self.get_items_tags(connection_id, [external_id]).get(external_id, set())
@@ -675,6 +783,8 @@ class Store:
                 "last_sent_at": func.coalesce(ex.last_sent_at, _stats.c.last_sent_at),
                 "run_id": ex.run_id,
                 "payload": ex.payload,
+                "attempts": ex.attempts,
+                "next_retry_at": ex.next_retry_at,
                 "updated_at": ex.updated_at,
             },
         )
@@ -691,6 +801,8 @@ class Store:
                 "last_sent_at": s.last_sent_at,
                 "run_id": s.run_id,
                 "payload": dict(s.payload) if s.payload is not None else None,
+                "attempts": s.attempts,
+                "next_retry_at": s.next_retry_at,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -735,6 +847,73 @@ class Store:
             )
         )
         return ((_stat_row(r), r.item_default_lang) for r in self._page(stmt, _stats.c.id))
+
+    def iter_resendable_stats(
+        self, connection_id: str, now: datetime, *, max_attempts: int
+    ) -> Iterator[tuple[StatRow, str | None]]:
+        """Stream the statistics to send from the store, with their course's defaultLang.
+
+        These are the held rows (see `iter_releasable_held_stats`) plus the failed rows that
+        kept their payload, were tried fewer than `max_attempts` times and whose
+        `next_retry_at` has come. Only rows whose course is synced and active are returned.
+        """
+        resend = or_(
+            _stats.c.state == StatState.HELD.value,
+            and_(
+                _stats.c.state == StatState.FAILED.value,
+                _stats.c.payload.is_not(None),
+                _stats.c.attempts < max_attempts,
+                or_(_stats.c.next_retry_at.is_(None), _stats.c.next_retry_at <= _aware(now)),
+            ),
+        )
+        stmt = (
+            select(*_stats.c, _items.c.default_lang.label("item_default_lang"))
+            .select_from(self._stats_with_active_course())
+            .where(_stats.c.connection_id == connection_id, resend, *self._active_course())
+        )
+        return ((_stat_row(r), r.item_default_lang) for r in self._page(stmt, _stats.c.id))
+
+    def expire_held_stats(self, connection_id: str, message: str, now: datetime) -> int:
+        """Mark failed the held rows without a payload whose course is synced and active.
+
+        Such rows (held by older versions) can only be rebuilt from a full activity pull; once
+        one ran and did not find them, they are expired so they stop forcing full pulls.
+        Returns how many rows were expired.
+        """
+        active_ids = select(_items.c.external_id).where(
+            _items.c.connection_id == connection_id, *self._active_course()
+        )
+        stmt = (
+            update(_stats)
+            .where(
+                _stats.c.connection_id == connection_id,
+                _stats.c.state == StatState.HELD.value,
+                _stats.c.payload.is_(None),
+                _stats.c.external_course_id.in_(active_ids),
+            )
+            .values(state=StatState.FAILED.value, last_error=message, updated_at=_aware(now))
+        )
+        with self._engine.begin() as conn:
+            return int(conn.execute(stmt).rowcount)
+
+    @staticmethod
+    def _stats_with_active_course() -> Join:
+        return _stats.join(
+            _items,
+            and_(
+                _items.c.connection_id == _stats.c.connection_id,
+                _items.c.external_id == _stats.c.external_course_id,
+            ),
+        )
+
+    @staticmethod
+    def _active_course() -> tuple[ColumnElement[bool], ...]:
+        return (
+            _items.c.kind == "course",
+            _items.c.course_id.is_not(None),
+            _items.c.state != ItemState.ARCHIVED.value,
+            _items.c.archived_at.is_(None),
+        )
 
     def count_stats(self, connection_id: str, *, state: StatState | None = None) -> int:
         """Count the connection's statistics, optionally in one state."""
@@ -1011,6 +1190,8 @@ def _stat_row(r: Row[tuple[object, ...]]) -> StatRow:
         created_at=r.created_at,
         updated_at=r.updated_at,
         payload=dict(r.payload) if r.payload is not None else None,
+        attempts=int(r.attempts or 0),
+        next_retry_at=r.next_retry_at,
     )
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -196,8 +197,12 @@ class StatRecord(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_sent_at: Mapped[datetime | None]
     run_id: Mapped[int | None] = mapped_column(Integer)
-    # held rows only: the mapped statistic, sent from here once its course arrives (then cleared)
+    # held and failed rows only: the mapped statistic, sent from here once its course arrives
+    # (held) or its retry time has come (failed); cleared once 360Learning accepts it
     payload: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    # failed rows: sends tried so far and when the store may resend it (backoff)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_retry_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

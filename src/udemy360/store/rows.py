@@ -135,6 +135,8 @@ class StatRow:
     created_at: datetime
     updated_at: datetime
     payload: Mapping[str, object] | None = None
+    attempts: int = 0
+    next_retry_at: datetime | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -150,7 +152,9 @@ class StatUpdate:
     once the row has been sent (a new value makes 360Learning open a second attempt), and
     `completed` never goes back to False (completion is final). Set `completed` only once
     360Learning accepted the completion. `last_sent_at` keeps its stored value when None;
-    the other fields are overwritten, so a None `payload` (kept for held rows only) clears it.
+    the other fields are overwritten, so a None `payload` (kept for held and failed rows, to
+    send them from the store later) clears it, and `attempts`/`next_retry_at` (failed rows'
+    backoff) are reset by any update that does not give them.
     """
 
     external_course_id: str
@@ -163,6 +167,8 @@ class StatUpdate:
     last_sent_at: datetime | None = None
     run_id: int | None = None
     payload: Mapping[str, object] | None = None
+    attempts: int = 0
+    next_retry_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

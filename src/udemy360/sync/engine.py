@@ -13,19 +13,24 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import ParamSpec, TypeVar
+
+import structlog
 
 from udemy360.learning360 import (
     BulkItemResult,
     BulkOperation,
     BulkOperationFailed,
+    ExternalCourse,
     ExternalStatistic,
+    Learning360AuthError,
     Learning360Client,
     Learning360Error,
     Learning360NotFound,
-    Learning360RequestError,
+    Learning360ScopeError,
 )
 from udemy360.mapping import (
     CourseKind,
@@ -71,12 +76,21 @@ from udemy360.sync.plan import (
     plan_statistic,
 )
 from udemy360.sync.report import Job, ProgressSink, RunReport, Status, Tally, calls_delta
-from udemy360.udemy import UdemyClient, UdemyCourseActivity, UdemyError
+from udemy360.udemy import (
+    UdemyClient,
+    UdemyCourse,
+    UdemyCourseActivity,
+    UdemyError,
+    UdemyLearningPath,
+    UdemyPage,
+)
 
 logger = logging.getLogger(__name__)
 
 Now = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 #: Default lease on a connection, renewed in the background every third of it while a run goes.
 #: Short, so that a run killed on another host blocks the next one for two minutes at most (a
@@ -159,6 +173,15 @@ class _Run:
         self.run_id: int | None = None
         self.lock_lost = False
         self.outcomes: list[ItemOutcome] = []
+        # heavy store calls (batch lookups and upserts) go to a worker thread when the
+        # store's connection pool allows it, so they never stall page reads and polls
+        self.offload = store.supports_threads
+
+    async def db(self, fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        """Run a heavy store call, in a worker thread when the store supports threads."""
+        if self.offload:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        return fn(*args, **kwargs)
 
     #: bulk operation types this job resumes after a crash; the other job resumes the rest
     op_types: tuple[str, ...] = ()
@@ -235,6 +258,22 @@ class _Run:
         self.run_id = self.store.start_run(
             self.conn, self.job, dry_run=self.dry_run, full=self.full, now=started
         )
+        # every log line of the run carries its id and connection (udemy360.logs merges them)
+        tokens = structlog.contextvars.bind_contextvars(
+            run_id=self.run_id, connection=self.conn, job=self.job
+        )
+        try:
+            return await self._run_body(self.run_id, started, udemy_before, l360_before)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
+
+    async def _run_body(
+        self,
+        run_id: int,
+        started: datetime,
+        udemy_before: Mapping[str, int],
+        l360_before: Mapping[str, int],
+    ) -> RunReport:
         status: Status
         try:
             if not self.dry_run:
@@ -281,7 +320,7 @@ class _Run:
             unmatched=tuple(sorted(self.tally.unmatched.items())),
         )
         self.store.finish_run(
-            self.run_id,
+            run_id,
             status=RunStatus(status),
             ended_at=ended,
             counts=dict(report.counts),
@@ -495,6 +534,27 @@ def _known_item(row: ItemRow) -> KnownItem:
     )
 
 
+#: Udemy pages read ahead of the page being processed (per run, both listings together):
+#: enough to keep the client's concurrent window busy while a batch waits for a bulk slot.
+_PAGES_AHEAD = 16
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What the engine keeps of one bulk result: not the echoed input payload."""
+
+    ok: bool
+    resource_id: str | None
+    error_message: str | None
+
+
+def _compact_results(results: Sequence[BulkItemResult]) -> dict[str, _Outcome]:
+    return {
+        str(r.input.get("externalId")): _Outcome(r.ok, r.resource_id, r.error_message)
+        for r in results
+    }
+
+
 class _CourseRun(_Run):
     job: Job = "courses"
     op_types = ("courses", "archive")
@@ -504,10 +564,12 @@ class _CourseRun(_Run):
         self.allow_mass_archive = allow_mass_archive
         self.listings: list[ListingTally] = []
         self.tag_ids: dict[str, str] = {}
+        self.stored_tags: dict[str, str] = {}
         self.tags_loaded = False
         self.tag_lock = asyncio.Lock()
-        self.buffer: list[MappedCourse] = []
-        self.buffer_actions: list[tuple[ItemAction, KnownItem | None]] = []
+        # the batch being built: payloads and the small per-item record kept while in flight
+        self.buffer: list[ExternalCourse] = []
+        self.buffer_items: list[_SentItem] = []
         self.seen_at: datetime | None = None
         # a dry run keeps what it saw in memory: it writes no seen marks (see docs/sync.md)
         self.dry_seen: set[str] = set()
@@ -529,13 +591,12 @@ class _CourseRun(_Run):
             self.resume_course_ids(results)
             return
         # record the batch as the crashed run would have: hashes, course ids, restore, tags
-        await self._record_batch(sent, results)
+        await self._record_batch(sent, _compact_results(results))
 
     async def body(self, started: datetime) -> Status:
-        owner = await self.l360.get_user(self.options.owner_id)
         ctx = MappingContext(
             account_name=self.options.account_name,
-            owner_lang=owner.lang,
+            owner_lang=await self._owner_lang(),
             tags_enabled=self.options.tags_enabled,
             learning_paths_enabled=self.options.learning_paths_enabled,
         )
@@ -549,6 +610,24 @@ class _CourseRun(_Run):
         await self._archive(seen_at)
         return self.status_from_tally()
 
+    async def _owner_lang(self) -> str | None:
+        """Return the integration owner's language, the fallback ``defaultLang``.
+
+        ``udemy360 check`` only warns when the credentials lack ``users:read``; the run then
+        goes on with no owner language (courses without a locale get ``en``) and says so.
+        """
+        try:
+            owner = await self.l360.get_user(self.options.owner_id)
+        except (Learning360ScopeError, Learning360NotFound) as exc:
+            message = (
+                f"could not read the owner's language ({exc}); courses without a language "
+                "of their own are sent in English"
+            )
+            logger.warning(message)
+            self.tally.error(message)
+            return None
+        return owner.lang
+
     def _seen_marker(self, started: datetime) -> datetime:
         """Return this run's ``seen_at``: strictly later than any mark already in the store.
 
@@ -560,49 +639,79 @@ class _CourseRun(_Run):
             return started
         return latest + timedelta(milliseconds=1)
 
-    async def _load_tags(self) -> None:
-        # learn existing tags once per run; names compare case-insensitively (DESIGN.md)
-        if self.tags_loaded:
+    async def _load_tags(self, *, again: bool = False) -> None:
+        """Learn the platform's tags; the live listing wins over ids kept in the store.
+
+        Names compare case-insensitively (DESIGN.md). A stored id the listing lacks was
+        deleted in 360Learning: it is forgotten, and the tag is created again when needed.
+        """
+        if self.tags_loaded and not again:
             return
-        self.tag_ids = dict(self.store.get_tag_ids(self.conn))
+        live: dict[str, str] = {}
         async for tag in self.l360.iter_tags():
-            self.tag_ids.setdefault(tag.name.strip().lower(), tag.id)
+            live.setdefault(tag.name.strip().lower(), tag.id)
+        live_ids = set(live.values())
+        stored = self.store.get_tag_ids(self.conn)
+        gone = {tag_id for tag_id in stored.values() if tag_id not in live_ids}
+        if gone and not self.dry_run:
+            logger.info("forgetting %d tag(s) deleted in 360Learning", len(gone))
+            self.store.delete_tags(self.conn, gone)
+        self.stored_tags = {key: tag_id for key, tag_id in stored.items() if tag_id in live_ids}
+        self.tag_ids = {**self.stored_tags, **live}
         self.tags_loaded = True
 
     async def _stream(
         self, ctx: MappingContext, seen_at: datetime, tasks: asyncio.TaskGroup
     ) -> None:
+        """Read the listings in the background and process their pages as they arrive.
+
+        Reading never waits for 360Learning: pages queue up (at most ``_PAGES_AHEAD``) while a
+        full batch waits for a bulk slot, and the learning-path listing is read alongside the
+        course listing.
+        """
+        queue: asyncio.Queue[_Listed | None] = asyncio.Queue(maxsize=_PAGES_AHEAD)
         courses = ListingTally("courses")
         self.listings.append(courses)
-        self.progress.start("courses", None)
-        async for page in self.udemy.iter_course_pages():
-            courses.add_page(page.count, len(page.items), len(page.problems), page.skipped)
-            mapped = [map_course(course, ctx) for course in page.items]
-            problem_ids = [p.record_id for p in page.problems if p.record_id]
-            await self._page("course", mapped, problem_ids, page.problems, seen_at, tasks)
-            self.progress.advance("courses", len(page.items) + len(page.problems))
-        self.progress.finish("courses")
-        if self.options.learning_paths_enabled:
-            paths = ListingTally("learning paths")
-            self.listings.append(paths)
-            self.progress.start("learning paths", None)
-            async for lp_page in self.udemy.iter_learning_path_pages():
-                paths.add_page(
-                    lp_page.count, len(lp_page.items), len(lp_page.problems), lp_page.skipped
+        readers = 1
+        async with asyncio.TaskGroup() as reading:
+            reading.create_task(
+                self._read("course", "courses", self.udemy.iter_course_pages(), courses, queue)
+            )
+            if self.options.learning_paths_enabled:
+                paths = ListingTally("learning paths")
+                self.listings.append(paths)
+                pages = self.udemy.iter_learning_path_pages()
+                reading.create_task(
+                    self._read("learning_path", "learning paths", pages, paths, queue)
                 )
-                mapped = [map_learning_path(path, ctx) for path in lp_page.items]
-                problem_ids = [
-                    path_external_id(int(p.record_id))
-                    for p in lp_page.problems
-                    if p.record_id and p.record_id.isdigit()
-                ]
+                readers += 1
+            while readers:
+                listed = await queue.get()
+                if listed is None:
+                    readers -= 1
+                    continue
+                mapped, problem_ids = _map_page(listed, ctx)
                 await self._page(
-                    "learning_path", mapped, problem_ids, lp_page.problems, seen_at, tasks
+                    listed.kind, mapped, problem_ids, listed.page.problems, seen_at, tasks
                 )
-                self.progress.advance("learning paths", len(lp_page.items) + len(lp_page.problems))
-            self.progress.finish("learning paths")
         if self.buffer:
             await self._send(tasks)
+
+    async def _read(
+        self,
+        kind: CourseKind,
+        task: str,
+        pages: AsyncIterator[UdemyPage[UdemyCourse]] | AsyncIterator[UdemyPage[UdemyLearningPath]],
+        tally: ListingTally,
+        queue: asyncio.Queue[_Listed | None],
+    ) -> None:
+        self.progress.start(task, None)
+        async for page in pages:
+            tally.add_page(page.count, len(page.items), len(page.problems), page.skipped)
+            await queue.put(_Listed(kind, page))
+            self.progress.advance(task, len(page.items) + len(page.problems))
+        self.progress.finish(task)
+        await queue.put(None)
 
     async def _page(
         self,
@@ -628,9 +737,9 @@ class _CourseRun(_Run):
         # store it leaves behind is the one the next real run would have found anyway
         if self.dry_run:
             self.dry_seen.update(seen)
+            known = self.store.get_items(self.conn, [m.external_id for m in good])
         else:
-            self.store.mark_seen(self.conn, seen, seen_at)
-        known = self.store.get_items(self.conn, [m.external_id for m in good])
+            known = await self.db(self._mark_and_lookup, seen, good, seen_at)
         now = self.now()
         langs: dict[str, str] = {}
         for m in good:
@@ -646,49 +755,50 @@ class _CourseRun(_Run):
             elif self.dry_run:
                 self.tally.add(f"would_{action}")
             else:
-                self.buffer.append(m)
-                self.buffer_actions.append((action, item))
+                self.buffer.append(m.payload)
+                self.buffer_items.append(_sent_item(m, action, item))
                 if len(self.buffer) >= self.options.course_batch_size:
                     await self._send(tasks)
         if langs and not self.dry_run:
             self.store.set_default_langs(self.conn, langs)
 
+    def _mark_and_lookup(
+        self, seen: Sequence[str], good: Sequence[MappedCourse], seen_at: datetime
+    ) -> dict[str, ItemRow]:
+        """One page's store work: mark what the listing holds, read what the store knows."""
+        self.store.mark_seen(self.conn, seen, seen_at)
+        return self.store.get_items(self.conn, [m.external_id for m in good])
+
     async def _send(self, tasks: asyncio.TaskGroup) -> None:
-        batch, actions = self.buffer, self.buffer_actions
-        self.buffer, self.buffer_actions = [], []
+        payloads, sent = self.buffer, self.buffer_items
+        self.buffer, self.buffer_items = [], []
         # blocks while the client's bulk slots are busy: that is what bounds memory
-        sent = [
-            _SentItem(
-                external_id=m.external_id,
-                kind=m.kind,
-                udemy_id=m.udemy_id,
-                hash=m.hash,
-                video_url=m.video_url,
-                action=action,
-                attempts=item.attempts if item else 0,
-                course_id=item.course_id if item else None,
-                tag_names=m.tag_names,
-                default_lang=m.payload.default_lang,
-                is_new=item is None,
-            )
-            for m, (action, item) in zip(batch, actions, strict=True)
-        ]
-        op = await self.l360.submit_courses(self.options.integration_id, [m.payload for m in batch])
+        op = await self.l360.submit_courses(self.options.integration_id, payloads)
+        del payloads  # the payloads are sent: only the small per-item records stay in flight
         context = {"items": [item.to_json() for item in sent]}
-        await self.submit_and_record("courses", op, len(batch), context)
+        await self.db(
+            self.store.record_bulk_operation,
+            self.conn,
+            self.run_id,
+            op.id,
+            "courses",
+            len(sent),
+            self.now(),
+            context=context,
+        )
+        del context
         tasks.create_task(self._finish_batch(op, sent))
 
     async def _finish_batch(self, op: BulkOperation, items: Sequence[_SentItem]) -> None:
         done = await self.wait(op)
-        results = await self.l360.get_operation_results(op.id)
-        await self._record_batch(items, results)
+        outcomes = _compact_results(await self.l360.get_operation_results(op.id))
+        await self._record_batch(items, outcomes)
         self.finish_op(op.id, done.status)
 
     async def _record_batch(
-        self, items: Sequence[_SentItem], results: Sequence[BulkItemResult]
+        self, items: Sequence[_SentItem], by_id: Mapping[str, _Outcome]
     ) -> None:
         """Record a finished upsert's results, then restore and tag the accepted items."""
-        by_id = {str(r.input.get("externalId")): r for r in results}
         now = self.now()
         updates: list[ItemUpdate] = []
         accepted: list[tuple[_SentItem, str]] = []
@@ -718,9 +828,11 @@ class _CourseRun(_Run):
                 message = (result.error_message if result else None) or "no result for this item"
                 updates.append(self._failed(item, now, message))
                 self.item_error(item.kind, item.external_id, message)
-        self.store.upsert_item_results(self.conn, updates)
+        await self.db(self.store.upsert_item_results, self.conn, updates)
+        del updates
         for item, course_id in accepted:
-            await self._after_upsert(item, course_id)
+            if item.action == "restore" or (self.options.tags_enabled and item.kind == "course"):
+                await self._after_upsert(item, course_id)
         self.flush_outcomes()
 
     def _failed(self, item: _SentItem, now: datetime, message: str) -> ItemUpdate:
@@ -742,7 +854,12 @@ class _CourseRun(_Run):
         )
 
     async def _after_upsert(self, item: _SentItem, course_id: str) -> None:
-        """Restore and tag an accepted item; failures here are the item's, not the run's."""
+        """Restore and tag an accepted item; failures here are the item's, not the run's.
+
+        The item's new hash is already stored; on any API failure (after the client's own
+        retries) it is cleared again and the item marked failed, so a later run sends it
+        again and finishes the restore or the tags. Refused credentials stop the run.
+        """
         try:
             if item.action == "restore":
                 await self.l360.set_course_archived(course_id, False)
@@ -750,10 +867,12 @@ class _CourseRun(_Run):
                 self.tally.add("restored")
             if self.options.tags_enabled and item.kind == "course":
                 await self._tag(item, course_id)
-        except (Learning360NotFound, Learning360RequestError) as exc:
+        except Learning360AuthError:
+            raise
+        except Learning360Error as exc:
             failed = self._failed(_with_course(item, course_id), self.now(), str(exc))
             self.store.upsert_item_results(self.conn, [failed])
-            self.item_error(item.kind, item.external_id, str(exc))
+            self.item_error(item.kind, item.external_id, f"tags or restore failed: {exc}")
 
     async def _ensure_tag(self, name: str) -> str:
         key = name.strip().lower()
@@ -764,22 +883,35 @@ class _CourseRun(_Run):
                 tag_id = tag.id
                 self.tag_ids[key] = tag_id
                 self.tally.add("tags_created")
-            self.store.save_tag(self.conn, name.strip(), tag_id)
+            if self.stored_tags.get(key) != tag_id:
+                self.store.save_tag(self.conn, name.strip(), tag_id)
+                self.stored_tags[key] = tag_id
             return tag_id
 
     async def _tag(self, item: _SentItem, course_id: str) -> None:
         await self._load_tags()  # already done, except when recording a resumed batch
-        wanted = [await self._ensure_tag(name) for name in item.tag_names]
-        if item.is_new:
-            current: list[str] = []  # created by this very batch: it cannot carry tags yet
-        else:
-            current = [t.tag_id for t in await self.l360.get_course_tags(course_id)]
-        ours = self.store.get_item_tags(self.conn, item.external_id)
-        plan = plan_course_tags(current, ours, wanted)
-        if plan.changed:
-            await self.l360.replace_course_tags(course_id, plan.tag_ids)
-            self.tally.add("tagged")
-        self.store.set_item_tags(self.conn, item.external_id, plan.ours)
+        for attempt in (1, 2):
+            wanted = [await self._ensure_tag(name) for name in item.tag_names]
+            if item.is_new:
+                current: list[str] = []  # created by this very batch: it cannot carry tags yet
+            else:
+                current = [t.tag_id for t in await self.l360.get_course_tags(course_id)]
+            ours = self.store.get_item_tags(self.conn, item.external_id)
+            plan = plan_course_tags(current, ours, wanted)
+            if plan.changed:
+                try:
+                    await self.l360.replace_course_tags(course_id, plan.tag_ids)
+                except Learning360NotFound as exc:
+                    if exc.code != "tagNotFound" or attempt == 2:
+                        raise
+                    # a tag was deleted in 360Learning since we listed them: list again,
+                    # which forgets the stale id, and create the tag anew
+                    async with self.tag_lock:
+                        await self._load_tags(again=True)
+                    continue
+                self.tally.add("tagged")
+            self.store.set_item_tags(self.conn, item.external_id, plan.ours)
+            return
 
     async def _archive(self, seen_at: datetime) -> None:
         kinds = ["course", *(["learning_path"] if self.options.learning_paths_enabled else [])]
@@ -825,6 +957,48 @@ class _CourseRun(_Run):
                     self.item_error(kind, ext, f"archive failed: {message}")
 
 
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """One Udemy page waiting to be processed, and the listing it belongs to."""
+
+    kind: CourseKind
+    page: UdemyPage[UdemyCourse] | UdemyPage[UdemyLearningPath]
+
+
+def _map_page(
+    listed: _Listed, ctx: MappingContext
+) -> tuple[list[MappedCourse | MappingProblem], list[str]]:
+    """Map one page; also return the external ids of its invalid records (they count as seen)."""
+    page = listed.page
+    if listed.kind == "course":
+        courses = [c for c in page.items if isinstance(c, UdemyCourse)]
+        problem_ids = [p.record_id for p in page.problems if p.record_id]
+        return [map_course(course, ctx) for course in courses], problem_ids
+    paths = [p for p in page.items if isinstance(p, UdemyLearningPath)]
+    path_ids = [
+        path_external_id(int(p.record_id))
+        for p in page.problems
+        if p.record_id and p.record_id.isdigit()
+    ]
+    return [map_learning_path(path, ctx) for path in paths], path_ids
+
+
+def _sent_item(m: MappedCourse, action: ItemAction, item: KnownItem | None) -> _SentItem:
+    return _SentItem(
+        external_id=m.external_id,
+        kind=m.kind,
+        udemy_id=m.udemy_id,
+        hash=m.hash,
+        video_url=m.video_url,
+        action=action,
+        attempts=item.attempts if item else 0,
+        course_id=item.course_id if item else None,
+        tag_names=m.tag_names,
+        default_lang=m.payload.default_lang,
+        is_new=item is None,
+    )
+
+
 def _with_course(item: _SentItem, course_id: str) -> _SentItem:
     return _SentItem(
         external_id=item.external_id,
@@ -851,6 +1025,7 @@ def _known_stat(row: StatRow) -> KnownStat:
         state=row.state.value,
         completed=row.completed,
         first_activity_at=row.first_activity_at,
+        attempts=row.attempts,
     )
 
 
@@ -868,6 +1043,8 @@ class _StatsRun(_Run):
         self.batch: list[MappedStatistic] = []
         self.batch_prior: list[KnownStat | None] = []
         self.langs: dict[str, str | None] = {}
+        # sent from the store before the pull: the pull does not send them again unchanged
+        self.resent: set[tuple[str, str]] = set()
 
     def decide_full(self, started: datetime) -> None:
         last = self.store.last_successful_run(self.conn, "stats")
@@ -882,8 +1059,24 @@ class _StatsRun(_Run):
         else:
             self.from_date = last.started_at - timedelta(days=self.options.stats_overlap_days)
 
+    async def resume_results(self, pending: BulkOpRow, results: Sequence[BulkItemResult]) -> None:
+        """Record a crashed run's statistics as it would have: state, hash, firstActivityAt."""
+        raw = pending.context.get("items")
+        sent = [_SentStat.from_json(x) for x in raw] if isinstance(raw, list) else []
+        if not sent or any(s is None for s in sent):
+            return  # recorded by an older version: the next pull sends them once more
+        by_key = {_stat_key(r.input): r for r in results}
+        now = self.now()
+        updates = [
+            self._outcome(s, by_key.get(s.key), s.payload_from(by_key.get(s.key)), now)
+            for s in sent
+            if s is not None
+        ]
+        await self.db(self.store.upsert_stats, self.conn, updates)
+        self.flush_outcomes()
+
     async def body(self, started: datetime) -> Status:
-        if await self._release_held():
+        if await self._resend_from_store():
             # held rows stored before payloads were kept: rebuild them from a full pull
             self.pull_all = True
             self.from_date = None
@@ -903,29 +1096,53 @@ class _StatsRun(_Run):
             if self.batch:
                 await self._send(tasks)
         self.progress.finish("statistics")
+        if self.pull_all and not self.dry_run:
+            self._expire_unrebuildable(started)
         return self.status_from_tally()
 
-    async def _release_held(self) -> bool:
-        """Send the held rows whose course is now synced, from their stored payload.
+    def _expire_unrebuildable(self, started: datetime) -> None:
+        """Expire held rows without a payload that a whole activity pull did not find.
+
+        Only a full pull can rebuild them, and this one did not: left held, they would force
+        a full pull every day.
+        """
+        expired = self.store.expire_held_stats(
+            self.conn,
+            "expired: held without its activity data, and the whole Udemy activity report "
+            f"read on {started.date().isoformat()} no longer has this enrollment",
+            self.now(),
+        )
+        if expired:
+            logger.warning("expired %d held statistic(s) Udemy no longer reports", expired)
+            self.tally.add("expired", expired)
+
+    async def _resend_from_store(self) -> bool:
+        """Send, from their stored payload, held rows whose course is now synced and failed
+        rows whose retry time has come.
 
         Runs before the pull and waits for its batches, so the pull then finds those rows
-        sent. Returns whether some releasable row has no stored payload (a row held by an
-        older version), which only a full pull can rebuild.
+        sent. Returns whether some releasable held row has no stored payload (a row held by an
+        older version, or reset when the integration changed), which only a full pull can
+        rebuild.
         """
         missing = False
+        rows = self.store.iter_resendable_stats(
+            self.conn, self.now(), max_attempts=MAX_STATISTIC_ATTEMPTS
+        )
         async with asyncio.TaskGroup() as tasks:
-            for row, stored_lang in self.store.iter_releasable_held_stats(self.conn):
+            for row, stored_lang in rows:
                 if row.payload is None:
                     missing = True
                     continue
                 lang = stored_lang or await self._course_lang(row.external_course_id, None)
                 mapped = _held_statistic(row, lang)
                 if mapped is None:
-                    missing = True
+                    missing = missing or row.state == StatState.HELD
                     continue
                 if self.dry_run:
                     self.tally.add("would_send")
                     continue
+                self.resent.add(row.key)
                 self.batch.append(mapped)
                 self.batch_prior.append(_known_stat(row))
                 if len(self.batch) >= self.options.stats_batch_size:
@@ -955,8 +1172,7 @@ class _StatsRun(_Run):
             for r in activity
             if (mail := normalize_email(r.user_email)) is not None
         }
-        known = self.store.get_stats(self.conn, keys)
-        courses = self.store.get_items(self.conn, {str(r.course_id) for r in activity})
+        known, courses = await self.db(self._lookup, keys, {str(r.course_id) for r in activity})
         held: list[StatUpdate] = []
         seen_keys: set[tuple[str, str]] = set()
         for r in activity:
@@ -983,6 +1199,8 @@ class _StatsRun(_Run):
             if key in seen_keys:
                 continue
             seen_keys.add(key)
+            if key in self.resent and row is not None and row.payload_hash == mapped.hash:
+                continue  # just sent from the store, and Udemy has nothing newer
             prior = _known_stat(row) if row is not None else None
             action = plan_statistic(mapped.hash, prior, course_known=course_known, full=self.full)
             if action in ("unchanged", "completed"):
@@ -1012,68 +1230,189 @@ class _StatsRun(_Run):
                 if len(self.batch) >= self.options.stats_batch_size:
                     await self._send(tasks)
         if held and not self.dry_run:
-            self.store.upsert_stats(self.conn, held)
+            await self.db(self.store.upsert_stats, self.conn, held)
+
+    def _lookup(
+        self, keys: set[tuple[str, str]], course_ids: set[str]
+    ) -> tuple[dict[tuple[str, str], StatRow], dict[str, ItemRow]]:
+        """One page's store reads: the known statistics and their courses."""
+        return self.store.get_stats(self.conn, keys), self.store.get_items(self.conn, course_ids)
 
     async def _send(self, tasks: asyncio.TaskGroup) -> None:
         batch, prior = self.batch, self.batch_prior
         self.batch, self.batch_prior = [], []
         stats: list[ExternalStatistic] = [m.statistic for m in batch]
         op = await self.l360.submit_statistics(self.options.integration_id, stats)
-        await self.submit_and_record("stats", op, len(batch))
-        tasks.create_task(self._finish(op, batch, prior))
+        del stats
+        sent = [_SentStat.of(m, before) for m, before in zip(batch, prior, strict=True)]
+        # what a resumed run needs to record the results as this one would (not the payloads)
+        context = {"items": [s.to_json() for s in sent]}
+        await self.submit_and_record("stats", op, len(batch), context)
+        del context
+        tasks.create_task(self._finish(op, batch, sent))
 
     async def _finish(
-        self, op: BulkOperation, batch: Sequence[MappedStatistic], prior: Sequence[KnownStat | None]
+        self, op: BulkOperation, batch: Sequence[MappedStatistic], sent: Sequence[_SentStat]
     ) -> None:
         done = await self.wait(op)
         results = await self.l360.get_operation_results(op.id)
         by_key = {_stat_key(r.input): r for r in results}
+        del results
         now = self.now()
-        updates: list[StatUpdate] = []
-        for mapped, before in zip(batch, prior, strict=True):
-            key = (mapped.external_course_id, mapped.learner_mail)
-            result = by_key.get(key)
-            first = mapped.statistic.first_activity_at
-            if result is not None and result.ok:
-                sent_before = before is not None and before.state == "sent"
-                self.tally.add("updated" if sent_before else "created")
-                updates.append(
-                    StatUpdate(
-                        external_course_id=key[0],
-                        learner_mail=key[1],
-                        state=StatState.SENT,
-                        payload_hash=mapped.hash,
-                        first_activity_at=first,
-                        completed=mapped.completed,
-                        last_sent_at=now,
-                        run_id=self.run_id,
-                    )
-                )
-                continue
-            message = (result.error_message if result else None) or "no result for this item"
-            if is_unknown_learner(message):
-                self.tally.add("unmatched")
-                self.tally.unmatched[mapped.learner_mail] += 1
-                state = StatState.UNMATCHED
-                self.outcomes.append(ItemOutcome("statistic", key[0], "unmatched", message, key[1]))
-            else:
-                state = StatState.FAILED
-                self.item_error("statistic", key[0], message, key[1])
-            updates.append(
-                StatUpdate(
-                    external_course_id=key[0],
-                    learner_mail=key[1],
-                    state=state,
-                    payload_hash=mapped.hash,
-                    first_activity_at=before.first_activity_at if before else None,
-                    completed=before.completed if before else False,
-                    last_error=message,
-                    run_id=self.run_id,
-                )
+        updates = [
+            self._outcome(
+                s,
+                by_key.get(s.key),
+                mapped.statistic.model_dump(mode="json", by_alias=True, exclude_none=True),
+                now,
             )
-        self.store.upsert_stats(self.conn, updates)
+            for mapped, s in zip(batch, sent, strict=True)
+        ]
+        await self.db(self.store.upsert_stats, self.conn, updates)
         self.finish_op(op.id, done.status)
         self.flush_outcomes()
+
+    def _outcome(
+        self,
+        s: _SentStat,
+        result: BulkItemResult | None,
+        payload: Mapping[str, object] | None,
+        now: datetime,
+    ) -> StatUpdate:
+        """Turn one statistic's bulk result into its store row (and count it)."""
+        course, mail = s.key
+        if result is not None and result.ok:
+            self.tally.add("updated" if s.was_sent else "created")
+            return StatUpdate(
+                external_course_id=course,
+                learner_mail=mail,
+                state=StatState.SENT,
+                payload_hash=s.hash,
+                first_activity_at=s.first_activity_at,
+                completed=s.completed,
+                last_sent_at=now,
+                run_id=self.run_id,
+            )
+        message = (result.error_message if result else None) or "no result for this item"
+        if is_unknown_learner(message):
+            self.tally.add("unmatched")
+            self.tally.unmatched[mail] += 1
+            self.outcomes.append(ItemOutcome("statistic", course, "unmatched", message, mail))
+            # re-sent only when the Udemy row changes or on a full pull: no payload kept
+            return StatUpdate(
+                external_course_id=course,
+                learner_mail=mail,
+                state=StatState.UNMATCHED,
+                payload_hash=s.hash,
+                first_activity_at=s.prior_first_activity_at,
+                completed=s.prior_completed,
+                last_error=message,
+                run_id=self.run_id,
+            )
+        self.item_error("statistic", course, message, mail)
+        attempts = s.attempts + 1
+        return StatUpdate(
+            external_course_id=course,
+            learner_mail=mail,
+            state=StatState.FAILED,
+            payload_hash=s.hash,
+            first_activity_at=s.prior_first_activity_at,
+            completed=s.prior_completed,
+            last_error=message,
+            run_id=self.run_id,
+            # sent again from the store with backoff, MAX_STATISTIC_ATTEMPTS times at most
+            payload=payload,
+            attempts=attempts,
+            next_retry_at=next_retry_at(attempts, now, self.options.retry_failed_after),
+        )
+
+
+#: A failed statistic is re-sent from the store this many times (with backoff); after that
+#: only when its Udemy row shows up in a pull again (changed, or the weekly full pull).
+MAX_STATISTIC_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class _SentStat:
+    """What the engine keeps of a statistic while its batch is in flight (not the payload).
+
+    Stored with the bulk operation (``to_json``), so a run resuming it after a crash records
+    the sent ``firstActivityAt`` and hash as the crashed run would have.
+    """
+
+    key: tuple[str, str]
+    hash: str
+    first_activity_at: datetime
+    completed: bool
+    was_sent: bool = False
+    prior_first_activity_at: datetime | None = None
+    prior_completed: bool = False
+    attempts: int = 0
+
+    @classmethod
+    def of(cls, mapped: MappedStatistic, before: KnownStat | None) -> _SentStat:
+        return cls(
+            key=(mapped.external_course_id, mapped.learner_mail),
+            hash=mapped.hash,
+            first_activity_at=mapped.statistic.first_activity_at,
+            completed=mapped.completed,
+            was_sent=before is not None and before.state == "sent",
+            prior_first_activity_at=before.first_activity_at if before else None,
+            prior_completed=before.completed if before else False,
+            attempts=before.attempts if before else 0,
+        )
+
+    def to_json(self) -> list[object]:
+        """Return a compact JSON form (a list, since a batch holds up to 10,000 of them)."""
+        prior = self.prior_first_activity_at
+        return [
+            *self.key,
+            self.hash,
+            self.first_activity_at.isoformat(),
+            self.completed,
+            self.was_sent,
+            prior.isoformat() if prior is not None else None,
+            self.prior_completed,
+            self.attempts,
+        ]
+
+    @classmethod
+    def from_json(cls, data: object) -> _SentStat | None:
+        """Rebuild a statistic saved with ``to_json``; None when the data is not one."""
+        if not isinstance(data, list) or len(data) != 9:
+            return None
+        course, mail, hash_, first, completed, was_sent, prior, prior_completed, attempts = data
+        if not (
+            isinstance(course, str)
+            and isinstance(mail, str)
+            and isinstance(hash_, str)
+            and isinstance(first, str)
+            and isinstance(completed, bool)
+            and isinstance(was_sent, bool)
+            and isinstance(prior, str | None)
+            and isinstance(prior_completed, bool)
+            and isinstance(attempts, int)
+        ):
+            return None
+        try:
+            first_at = datetime.fromisoformat(first)
+            prior_at = datetime.fromisoformat(prior) if prior is not None else None
+        except ValueError:
+            return None
+        return cls(
+            (course, mail),
+            hash_,
+            first_at,
+            completed,
+            was_sent,
+            prior_at,
+            prior_completed,
+            attempts,
+        )
+
+    def payload_from(self, result: BulkItemResult | None) -> Mapping[str, object] | None:
+        """The statistic as sent, read back from its bulk result (kept when it failed)."""
+        return dict(result.input) if result is not None else None
 
 
 def _held_statistic(row: StatRow, lang: str | None) -> MappedStatistic | None:

@@ -162,6 +162,7 @@ class KnownStat:
     state: StatState
     completed: bool
     first_activity_at: datetime | None
+    attempts: int = 0  # failed sends so far (the store resends failed rows with backoff)
 
 
 def plan_statistic(
