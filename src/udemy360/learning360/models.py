@@ -64,8 +64,9 @@ def format_timestamp(value: datetime) -> str:
     """Return ``value`` as ``YYYY-MM-DDTHH:MM:SS.sssZ`` in UTC (the format the API documents)."""
     if value.tzinfo is None:
         raise ValueError("timestamps sent to 360Learning must be timezone-aware")
-    utc = value.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    # isoformat is several times faster than strftime, and this runs for every statistic sent
+    # and hashed (a million a day on a large tenant).
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 class _Outbound(BaseModel):

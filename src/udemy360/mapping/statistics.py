@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal
@@ -44,6 +45,9 @@ class SkippedRow:
     detail: str
 
 
+_WHITESPACE: Final = re.compile(r"\s")
+
+
 def normalize_email(raw: str | None) -> str | None:
     """Return ``raw`` trimmed and lower-cased if it is a plausible address, else None.
 
@@ -51,7 +55,7 @@ def normalize_email(raw: str | None) -> str | None:
     no whitespace. Udemy anonymises some learners as "Anonymized User" (research/udemy-api.md §3.4).
     """
     email = (raw or "").strip().lower()
-    if email.count("@") != 1 or any(ch.isspace() for ch in email):
+    if email.count("@") != 1 or _WHITESPACE.search(email):
         return None
     local, domain = email.split("@")
     labels = domain.split(".")
