@@ -146,6 +146,16 @@ class TestCheckAndSetup:
         checked = cli(config_path, "check")
         assert checked.exit_code == 0, checked.stdout
 
+    def test_setup_dry_run_writes_nothing(self, config_path: Path, boxes: Sandboxes) -> None:
+        """setup --dry-run says it would create the integration and writes nowhere."""
+        before = config_path.read_text()
+        result = cli(config_path, "setup", "--dry-run")
+        assert result.exit_code == 0, output(result)
+        assert "would create" in result.stdout
+        assert boxes.l360.world.integrations == {}
+        assert boxes.l360.write_count == 0
+        assert config_path.read_text() == before
+
     def test_setup_twice_one_integration(self, config_path: Path, boxes: Sandboxes) -> None:
         """Running setup twice leaves exactly one integration."""
         assert cli(config_path, "setup").exit_code == 0
@@ -230,6 +240,16 @@ class TestDeactivate:
         assert refused.exit_code == 1
         assert "deactivated" in output(refused)
         assert cli(config_path, "setup").exit_code == 0
+        assert cli(config_path, "sync", "courses").exit_code == 0
+
+    def test_deactivate_dry_run_changes_nothing(self, config_path: Path, boxes: Sandboxes) -> None:
+        """deactivate --dry-run --delete-integration describes both steps and does neither."""
+        assert cli(config_path, "setup").exit_code == 0
+        writes = boxes.l360.write_count
+        result = cli(config_path, "deactivate", "--delete-integration", "--dry-run")
+        assert result.exit_code == 0, output(result)
+        assert "would delete integration" in result.stdout
+        assert boxes.l360.write_count == writes
         assert cli(config_path, "sync", "courses").exit_code == 0
 
     def test_delete_integration_needs_confirmation(

@@ -335,9 +335,11 @@ def check(ctx: typer.Context) -> None:
     raise typer.Exit(code)
 
 
-async def setup_async(settings: Settings, config_path: Path | None) -> int:
+async def setup_async(
+    settings: Settings, config_path: Path | None, *, dry_run: bool = False
+) -> int:
     """Create or adopt the integration, record it in the store and the config file."""
-    from udemy360.sync.setup import SetupError, SetupRequest, setup_integration
+    from udemy360.sync.setup import SetupError, SetupRequest, ensure_integration, setup_integration
 
     settings.require(
         "udemy.account_name",
@@ -360,12 +362,27 @@ async def setup_async(settings: Settings, config_path: Path | None) -> int:
         )
         async with _factory.learning360_client(settings) as l360:
             try:
-                result = await setup_integration(l360, store, request)
+                if dry_run:
+                    result = await ensure_integration(l360, request, dry_run=True)
+                else:
+                    result = await setup_integration(l360, store, request)
             except SetupError as exc:
                 _fail(exc.message)
     finally:
         store.close()
     out = console()
+    if dry_run:
+        if result.action == "created":
+            out.print(f"Dry run: would create integration {section.platform_name!r}.")
+        elif result.action == "adopted":
+            out.print(
+                f"Dry run: would adopt integration {result.integration_id} and reconcile: "
+                + ", ".join(result.changes)
+            )
+        else:
+            out.print(f"Dry run: integration {result.integration_id} is already as wanted.")
+        out.print("Nothing was written.")
+        return EXIT_OK
     verb = {"created": "Created", "adopted": "Adopted", "unchanged": "Kept"}[result.action]
     out.print(f"{verb} integration {result.integration_id} ({section.platform_name!r})")
     if result.changes:
@@ -384,12 +401,17 @@ async def setup_async(settings: Settings, config_path: Path | None) -> int:
 
 
 @app.command()
-def setup(ctx: typer.Context) -> None:
+def setup(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what set-up would do; write nothing.")
+    ] = False,
+) -> None:
     """SETUP INTEGRATION: create or adopt the 360Learning integration (idempotent)."""
     settings = load(ctx)
     path = _state(ctx).config_path
     try:
-        code = _run(setup_async(settings, path))
+        code = _run(setup_async(settings, path, dry_run=dry_run))
     except ConfigError as exc:
         _config_error(exc)
     raise typer.Exit(code)
@@ -638,6 +660,9 @@ def deactivate(
         ),
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be done; change nothing.")
+    ] = False,
 ) -> None:
     """DEACTIVATE: stop scheduled syncs for this connection ('setup' re-activates it)."""
     settings = load(ctx)
@@ -646,6 +671,15 @@ def deactivate(
         row = store.get_connection(settings.connection_id)
         if row is None:
             _fail("this connection was never set up: nothing to deactivate", EXIT_USAGE)
+        if dry_run:
+            typer.echo(f"Dry run: would deactivate connection {settings.connection_id!r}.")
+            if delete_integration and row.integration_id:
+                typer.echo(
+                    f"Dry run: would delete integration {row.integration_id}; 360Learning "
+                    "would archive its courses."
+                )
+            typer.echo("Nothing was changed.")
+            return
         if (
             delete_integration
             and row.integration_id

@@ -153,8 +153,13 @@ async def _locate(l360: Learning360Client, request: SetupRequest) -> Integration
     return await l360.find_integration(request.platform_name, request.group_id)
 
 
-async def ensure_integration(l360: Learning360Client, request: SetupRequest) -> SetupResult:
+async def ensure_integration(
+    l360: Learning360Client, request: SetupRequest, *, dry_run: bool = False
+) -> SetupResult:
     """Create or adopt-and-reconcile the integration on 360Learning (no store access).
+
+    With ``dry_run`` nothing is written: the result says what set-up would do (an integration
+    that would be created has an empty id).
 
     Raises:
         SetupError: 360Learning refused (reserved name, unknown group or owner, missing scope).
@@ -162,6 +167,8 @@ async def ensure_integration(l360: Learning360Client, request: SetupRequest) -> 
     try:
         found = await _locate(l360, request)
         if found is None:
+            if dry_run:
+                return SetupResult("", "created", (), reactivated=False)
             created = await l360.create_integration(
                 IntegrationSettings.model_validate(_wanted(request))
             )
@@ -169,7 +176,8 @@ async def ensure_integration(l360: Learning360Client, request: SetupRequest) -> 
         changes = differences(found, request)
         if not changes:
             return SetupResult(found.id, "unchanged", (), reactivated=False)
-        await l360.patch_integration(found.id, IntegrationPatch.model_validate(changes))
+        if not dry_run:
+            await l360.patch_integration(found.id, IntegrationPatch.model_validate(changes))
         wire = tuple(_WIRE_NAMES[name] for name in changes)
         return SetupResult(found.id, "adopted", wire, reactivated=False)
     except (Learning360RequestError, Learning360NotFound, Learning360ScopeError) as exc:
