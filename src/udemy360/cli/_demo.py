@@ -8,9 +8,7 @@ landed in (sandbox) 360Learning.
 from __future__ import annotations
 
 import asyncio
-import socket
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -18,7 +16,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
 from rich.console import Console
 from rich.table import Table
 
@@ -54,38 +51,6 @@ def build_sandboxes(scale: float) -> tuple[UdemySandbox, Learning360Sandbox]:
     return UdemySandbox(tenant), Learning360Sandbox(learners=learners)
 
 
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:
-        pass  # the main thread keeps Ctrl-C
-
-
-@contextmanager
-def _serve(app: object, port: int) -> Iterator[str]:
-    if port == 0:
-        with serve_in_thread(app) as url:  # type: ignore[arg-type]
-            yield url
-        return
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    server = _Server(
-        uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False, ws="none")  # type: ignore[arg-type]
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"sandbox server on 127.0.0.1:{port} did not start")
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 @contextmanager
 def running_sandboxes(
     *, scale: float = 1.0, udemy_port: int = 0, l360_port: int = 0
@@ -93,8 +58,8 @@ def running_sandboxes(
     """Start both sandboxes on 127.0.0.1 for the duration of the block."""
     udemy, l360 = build_sandboxes(scale)
     with ExitStack() as stack:
-        udemy_root = stack.enter_context(_serve(udemy.app, udemy_port))
-        l360_root = stack.enter_context(_serve(l360.app, l360_port))
+        udemy_root = stack.enter_context(serve_in_thread(udemy.app, port=udemy_port))
+        l360_root = stack.enter_context(serve_in_thread(l360.app, port=l360_port))
         yield Sandboxes(udemy, l360, udemy.base_url(udemy_root), l360_root)
 
 

@@ -20,16 +20,18 @@ class _Server(uvicorn.Server):
 
 @contextmanager
 def serve_in_thread(
-    app: ASGIApp, *, host: str = "127.0.0.1", startup_timeout: float = 10.0
+    app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 10.0
 ) -> Iterator[str]:
-    """Run ``app`` with uvicorn on ``host`` at a free port; yield its base URL (``http://…:port``).
+    """Run ``app`` with uvicorn on ``host``; yield its base URL (``http://…:port``).
+
+    ``port`` 0 picks a free port (tests, benchmarks); ``udemy360 sandbox`` asks for fixed ones.
 
     Waits until the server accepts requests and shuts it down cleanly on exit. Nothing depends on
     ASGI lifespan (it is turned off), matching how ``httpx.ASGITransport`` runs the same app.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
+    sock.bind((host, port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,

@@ -178,7 +178,7 @@ class Store:
 
     @property
     def engine(self) -> Engine:
-        """The SQLAlchemy engine, for queries this class does not offer (see `sync_queries`)."""
+        """The SQLAlchemy engine, for queries this class does not offer (migrations, tests)."""
         return self._engine
 
     @property

@@ -365,9 +365,17 @@ class _Run:
         count: int,
         context: Mapping[str, object] | None = None,
     ) -> None:
+        """Record a submitted bulk operation (and what resuming it needs) in the store."""
         # persist the operation id BEFORE waiting: a crashed run resumes by polling it (STYLE §4.7)
-        self.store.record_bulk_operation(
-            self.conn, self.run_id, op.id, op_type, count, self.now(), context=context
+        await self.db(
+            self.store.record_bulk_operation,
+            self.conn,
+            self.run_id,
+            op.id,
+            op_type,
+            count,
+            self.now(),
+            context=context,
         )
 
     async def wait(self, op: BulkOperation) -> BulkOperation:
