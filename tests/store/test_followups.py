@@ -9,32 +9,14 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from udemy360.sandbox.seed import learner_email
-from udemy360.store import ItemState, ItemUpdate, RunStatus, StatState, StatUpdate, Store
+from udemy360.store import ItemState, RunStatus, StatState, StatUpdate, Store
 from udemy360.store.records import RunRecord
 
 from .conftest import FakeClock
+from .factories import STAT_PAYLOAD, item_update
 
-PAYLOAD = {
-    "courseIdentifier": {"type": "externalId", "value": "101"},
-    "userIdentifier": {"type": "mail", "value": "a@example.com"},
-    "progress": 40,
-    "timeSpent": 60000,
-    "firstActivityAt": "2026-03-01T10:00:00.000Z",
-    "lastActivityAt": "2026-03-02T10:00:00.000Z",
-}
-
-
-def _item(ext: str, **changes: object) -> ItemUpdate:
-    values: dict[str, object] = {
-        "external_id": ext,
-        "kind": "course",
-        "udemy_id": int(ext),
-        "state": ItemState.ACTIVE,
-        "payload_hash": f"h{ext}",
-        "course_id": f"lms-{ext}",
-        **changes,
-    }
-    return ItemUpdate(**values)  # type: ignore[arg-type]
+PAYLOAD = STAT_PAYLOAD
+_item = item_update
 
 
 class TestDefaultLang:

@@ -8,29 +8,13 @@ from udemy360.sandbox.seed import learner_email
 from udemy360.store import ItemState, ItemUpdate, StatState, StatUpdate, Store
 
 from .conftest import FakeClock
+from .factories import STAT_PAYLOAD, item_update
 
-PAYLOAD = {
-    "courseIdentifier": {"type": "externalId", "value": "101"},
-    "userIdentifier": {"type": "mail", "value": "a@example.com"},
-    "progress": 40,
-    "timeSpent": 60000,
-    "firstActivityAt": "2026-03-01T10:00:00.000Z",
-    "lastActivityAt": "2026-03-02T10:00:00.000Z",
-}
+PAYLOAD = STAT_PAYLOAD
 
 
 def _item(ext: str, **changes: object) -> ItemUpdate:
-    values: dict[str, object] = {
-        "external_id": ext,
-        "kind": "course",
-        "udemy_id": int(ext),
-        "state": ItemState.ACTIVE,
-        "payload_hash": f"h{ext}",
-        "course_id": f"lms-{ext}",
-        "default_lang": "fr",
-        **changes,
-    }
-    return ItemUpdate(**values)  # type: ignore[arg-type]
+    return item_update(ext, **{"default_lang": "fr", **changes})
 
 
 def _synced(store: Store, clock: FakeClock) -> None:
