@@ -17,7 +17,7 @@ from datetime import date
 from typing import Final, TypeVar
 
 import httpx
-from pydantic import JsonValue, ValidationError
+from pydantic import BaseModel, JsonValue, ValidationError
 
 from udemy360 import __version__
 from udemy360._http import (
@@ -112,6 +112,19 @@ class _Retry(RetryableError):
         self.url = url
         self.status = status
         self.body_excerpt = body_excerpt
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _validated(model: type[_M], answer: _Answer, what: str) -> _M:
+    """Validate a response body strictly; a mismatch is a response error naming ``what``."""
+    try:
+        return model.model_validate(answer.data)
+    except ValidationError as exc:
+        raise UdemyResponseError(
+            f"{what}: {describe_validation_error(exc)}", status=answer.status, url=answer.url
+        ) from exc
 
 
 class UdemyClient(CountingClient):
@@ -229,14 +242,7 @@ class UdemyClient(CountingClient):
         )
         if answer is None:
             return None
-        try:
-            return UdemyCourse.model_validate(answer.data)
-        except ValidationError as exc:
-            raise UdemyResponseError(
-                f"course {course_id} is not a valid record: {describe_validation_error(exc)}",
-                status=answer.status,
-                url=answer.url,
-            ) from exc
+        return _validated(UdemyCourse, answer, f"course {course_id} is not a valid record")
 
     # --- pagination ----------------------------------------------------------------------------
 
@@ -334,14 +340,7 @@ class UdemyClient(CountingClient):
         answer = await self._get(path, path, {**params, "page": str(number)}, end_on_404=True)
         if answer is None:
             return None
-        try:
-            return Envelope.model_validate(answer.data)
-        except ValidationError as exc:
-            raise UdemyResponseError(
-                f"invalid page envelope: {describe_validation_error(exc)}",
-                status=answer.status,
-                url=answer.url,
-            ) from exc
+        return _validated(Envelope, answer, "invalid page envelope")
 
     # --- one request -------------------------------------------------------------------------
 
