@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Final, TypeVar
+from typing import Final, TypedDict, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -151,6 +151,15 @@ _RESERVED_NAME_HELP: Final = (
 
 async def _real_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
+
+
+class _ErrorFields(TypedDict):
+    """What every error built from a response carries."""
+
+    status: int
+    code: str | None
+    url: str
+    body_excerpt: str
 
 
 class Learning360Client(CountingClient):
@@ -296,18 +305,19 @@ class Learning360Client(CountingClient):
         """Sort a failed response into a retry request or one of our errors."""
         status = response.status_code
         code, message = error_code(response.content)
-        url = safe_url(response.request.url)
-        excerpt = self._redact(response.text)
         detail = message or code or "no details given"
+        fields = _ErrorFields(
+            status=status,
+            code=code,
+            url=safe_url(response.request.url),
+            body_excerpt=self._redact(response.text),
+        )
 
         if status == 429 and code == "bulkOperationsConcurrencyLimitReached":
             # Handled by the bulk submit path, which waits for a slot instead of hammering.
             return BulkConcurrencyLimitReached(
                 f"{endpoint}: all bulk-operation slots of the company are busy",
-                status=status,
-                code=code,
-                url=url,
-                body_excerpt=excerpt,
+                **fields,
             )
         if status == 429:
             # A throttled request was not processed, so even a non-idempotent one may be re-sent.
@@ -317,19 +327,13 @@ class Learning360Client(CountingClient):
                 final=Learning360RateLimited(
                     f"{endpoint}: 360Learning kept throttling (429) until the retry budget was "
                     "spent; lower the request rates or run later",
-                    status=status,
-                    code=code,
-                    url=url,
-                    body_excerpt=excerpt,
+                    **fields,
                 ),
             )
         if status >= 500:
             final = Learning360ServerError(
                 f"{endpoint}: 360Learning answered {status} ({detail})",
-                status=status,
-                code=code,
-                url=url,
-                body_excerpt=excerpt,
+                **fields,
             )
             if idempotent:  # includes 503 bulkAPIDisabled: "temporarily disabled"
                 return RetryLater(
@@ -342,10 +346,7 @@ class Learning360Client(CountingClient):
             return Learning360AuthError(
                 f"{endpoint}: 360Learning refused the access token even after renewing it "
                 f"({detail})",
-                status=status,
-                code=code,
-                url=url,
-                body_excerpt=excerpt,
+                **fields,
             )
         if status == 403:
             scope = REQUIRED_SCOPES.get(endpoint)
@@ -355,34 +356,21 @@ class Learning360Client(CountingClient):
                 "Settings → API v2) — restricted scopes such as integrations:bulk are granted by "
                 "your Customer Success Partner",
                 scope=scope,
-                status=status,
-                code=code,
-                url=url,
-                body_excerpt=excerpt,
+                **fields,
             )
         if status == 404:
-            return Learning360NotFound(
-                f"{endpoint}: {detail}", status=status, code=code, url=url, body_excerpt=excerpt
-            )
+            return Learning360NotFound(f"{endpoint}: {detail}", **fields)
         if code == "reservedPlatformName":
-            return Learning360RequestError(
-                _RESERVED_NAME_HELP, status=status, code=code, url=url, body_excerpt=excerpt
-            )
+            return Learning360RequestError(_RESERVED_NAME_HELP, **fields)
         if code == "duplicateExternalPlatform":
             return Learning360RequestError(
                 "an integration with this externalPlatform name already exists in the target "
                 "group; adopt it (find_integration) or choose another platform name",
-                status=status,
-                code=code,
-                url=url,
-                body_excerpt=excerpt,
+                **fields,
             )
         return Learning360RequestError(
             f"{endpoint}: 360Learning rejected the request ({detail})",
-            status=status,
-            code=code,
-            url=url,
-            body_excerpt=excerpt,
+            **fields,
         )
 
     def _parse(self, model: type[_M], response: httpx.Response) -> _M:
