@@ -11,7 +11,7 @@ from udemy360.sandbox.seed import learner_email
 from udemy360.sandbox.udemy.tenant import ID_BASE
 from udemy360.store import StatState, StatUpdate
 from udemy360.store.records import ItemRecord
-from udemy360.sync.engine import MAX_STATISTIC_ATTEMPTS
+from udemy360.sync.statistics import MAX_STATISTIC_ATTEMPTS
 
 COURSE = ID_BASE + 4
 EXT = str(COURSE)

@@ -1,0 +1,667 @@
+"""The catalog run: courses and public learning paths, tags, archiving and restoring.
+
+Udemy pages are streamed, mapped and diffed against the store; only what changed is sent, in
+bulk batches, while the next pages are still being read (DESIGN.md, docs/sync.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from udemy360.learning360 import (
+    BulkItemResult,
+    BulkOperation,
+    ExternalCourse,
+    Learning360AuthError,
+    Learning360Client,
+    Learning360Error,
+    Learning360NotFound,
+    Learning360ScopeError,
+)
+from udemy360.mapping import (
+    CourseKind,
+    MappedCourse,
+    MappingContext,
+    MappingProblem,
+    map_course,
+    map_learning_path,
+    path_external_id,
+)
+from udemy360.store import (
+    BulkOpRow,
+    ItemRow,
+    ItemState,
+    ItemUpdate,
+    Store,
+)
+from udemy360.sync._run import LOCK_TTL, Now, Run, Sleep, chunks, utcnow
+from udemy360.sync.options import SyncOptions
+from udemy360.sync.plan import (
+    ItemAction,
+    KnownItem,
+    ListingTally,
+    check_archive,
+    next_retry_at,
+    plan_course_tags,
+    plan_item,
+)
+from udemy360.sync.report import Job, ProgressSink, RunReport, Status
+from udemy360.udemy import (
+    UdemyClient,
+    UdemyCourse,
+    UdemyLearningPath,
+    UdemyPage,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------
+# catalog
+
+
+_ACTIONS: tuple[ItemAction, ...] = ("create", "update", "restore", "unchanged", "deferred")
+
+
+@dataclass(frozen=True, slots=True)
+class _SentItem:
+    """What the engine keeps of an item while its batch is in flight (not the payload).
+
+    It is also stored with the bulk operation (``to_json``), so a run that resumes the
+    operation after a crash records its results exactly as the crashed run would have.
+    """
+
+    external_id: str
+    kind: CourseKind
+    udemy_id: int
+    hash: str
+    video_url: str | None
+    action: ItemAction
+    attempts: int
+    course_id: str | None
+    tag_names: tuple[str, ...]
+    default_lang: str | None = None
+    is_new: bool = False  # no store row before this run: 360Learning cannot have tags on it
+
+    def to_json(self) -> list[object]:
+        """Return a compact JSON form (a list, since a batch holds up to 10,000 of them)."""
+        return [
+            self.external_id,
+            self.kind,
+            self.udemy_id,
+            self.hash,
+            self.video_url,
+            self.action,
+            self.attempts,
+            self.course_id,
+            list(self.tag_names),
+            self.default_lang,
+            self.is_new,
+        ]
+
+    @classmethod
+    def from_json(cls, data: object) -> _SentItem | None:
+        """Rebuild an item saved with ``to_json``; None when the data is not one."""
+        if not isinstance(data, list) or len(data) != 11:
+            return None
+        ext, kind, udemy_id, hash_, video, action, attempts, course_id, tags, lang, new = data
+        if not (
+            isinstance(ext, str)
+            and kind in ("course", "learning_path")
+            and isinstance(udemy_id, int)
+            and isinstance(hash_, str)
+            and isinstance(video, str | None)
+            and action in _ACTIONS
+            and isinstance(attempts, int)
+            and isinstance(course_id, str | None)
+            and isinstance(tags, list)
+            and isinstance(lang, str | None)
+            and isinstance(new, bool)
+        ):
+            return None
+        return cls(
+            external_id=ext,
+            kind="course" if kind == "course" else "learning_path",
+            udemy_id=udemy_id,
+            hash=hash_,
+            video_url=video,
+            action=next(a for a in _ACTIONS if a == action),
+            attempts=attempts,
+            course_id=course_id,
+            tag_names=tuple(str(t) for t in tags),
+            default_lang=lang,
+            is_new=new,
+        )
+
+
+def _known_item(row: ItemRow) -> KnownItem:
+    return KnownItem(
+        external_id=row.external_id,
+        payload_hash=row.payload_hash,
+        course_id=row.course_id,
+        archived=row.state == ItemState.ARCHIVED or row.archived_at is not None,
+        failed=row.state == ItemState.FAILED
+        or (row.attempts > 0 and row.next_retry_at is not None),
+        attempts=row.attempts,
+        next_retry_at=row.next_retry_at,
+    )
+
+
+#: Udemy pages read ahead of the page being processed (per run, both listings together):
+#: enough to keep the client's concurrent window busy while a batch waits for a bulk slot.
+_PAGES_AHEAD = 16
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What the engine keeps of one bulk result: not the echoed input payload."""
+
+    ok: bool
+    resource_id: str | None
+    error_message: str | None
+
+
+def _compact_results(results: Sequence[BulkItemResult]) -> dict[str, _Outcome]:
+    return {
+        str(r.input.get("externalId")): _Outcome(r.ok, r.resource_id, r.error_message)
+        for r in results
+    }
+
+
+class _CourseRun(Run):
+    job: Job = "courses"
+    op_types = ("courses", "archive")
+
+    def __init__(self, *args: object, allow_mass_archive: bool, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.allow_mass_archive = allow_mass_archive
+        self.listings: list[ListingTally] = []
+        self.tag_ids: dict[str, str] = {}
+        self.stored_tags: dict[str, str] = {}
+        self.tags_loaded = False
+        self.tag_lock = asyncio.Lock()
+        # the batch being built: payloads and the small per-item record kept while in flight
+        self.buffer: list[ExternalCourse] = []
+        self.buffer_items: list[_SentItem] = []
+        self.seen_at: datetime | None = None
+        # a dry run keeps what it saw in memory: it writes no seen marks (see docs/sync.md)
+        self.dry_seen: set[str] = set()
+
+    async def resume_results(self, pending: BulkOpRow, results: Sequence[BulkItemResult]) -> None:
+        if pending.op_type == "archive":
+            archived = [
+                str(r.input.get("externalId"))
+                for r in results
+                if r.ok and r.input.get("externalId")
+            ]
+            self.store.mark_archived(self.conn, archived, self.now())
+            self.tally.add("archived", len(archived))
+            return
+        raw = pending.context.get("items")
+        items = [_SentItem.from_json(x) for x in raw] if isinstance(raw, list) else []
+        sent = [item for item in items if item is not None]
+        if not sent or len(sent) != len(items):
+            self.resume_course_ids(results)
+            return
+        # record the batch as the crashed run would have: hashes, course ids, restore, tags
+        await self._record_batch(sent, _compact_results(results))
+
+    async def body(self, started: datetime) -> Status:
+        ctx = MappingContext(
+            account_name=self.options.account_name,
+            owner_lang=await self._owner_lang(),
+            tags_enabled=self.options.tags_enabled,
+            learning_paths_enabled=self.options.learning_paths_enabled,
+        )
+        if self.options.tags_enabled:
+            await self._load_tags()
+        seen_at = self._seen_marker(started)
+        self.seen_at = seen_at
+        async with asyncio.TaskGroup() as tasks:
+            await self._stream(ctx, seen_at, tasks)
+        self.flush_outcomes()
+        await self._archive(seen_at)
+        return self.status_from_tally()
+
+    async def _owner_lang(self) -> str | None:
+        """Return the integration owner's language, the fallback ``defaultLang``.
+
+        ``udemy360 check`` only warns when the credentials lack ``users:read``; the run then
+        goes on with no owner language (courses without a locale get ``en``) and says so.
+        """
+        try:
+            owner = await self.l360.get_user(self.options.owner_id)
+        except (Learning360ScopeError, Learning360NotFound) as exc:
+            message = (
+                f"could not read the owner's language ({exc}); courses without a language "
+                "of their own are sent in English"
+            )
+            logger.warning(message)
+            self.tally.error(message)
+            return None
+        return owner.lang
+
+    def _seen_marker(self, started: datetime) -> datetime:
+        """Return this run's ``seen_at``: strictly later than any mark already in the store.
+
+        The archive diff counts an item as seen only if it carries this run's mark, so no
+        earlier run (even one whose clock ran ahead) can make a vanished item look seen.
+        """
+        latest = self.store.max_seen_at(self.conn)
+        if latest is None or latest < started:
+            return started
+        return latest + timedelta(milliseconds=1)
+
+    async def _load_tags(self, *, again: bool = False) -> None:
+        """Learn the platform's tags; the live listing wins over ids kept in the store.
+
+        Names compare case-insensitively (DESIGN.md). A stored id the listing lacks was
+        deleted in 360Learning: it is forgotten, and the tag is created again when needed.
+        """
+        if self.tags_loaded and not again:
+            return
+        live: dict[str, str] = {}
+        async for tag in self.l360.iter_tags():
+            live.setdefault(tag.name.strip().lower(), tag.id)
+        live_ids = set(live.values())
+        stored = self.store.get_tag_ids(self.conn)
+        gone = {tag_id for tag_id in stored.values() if tag_id not in live_ids}
+        if gone and not self.dry_run:
+            logger.info("forgetting %d tag(s) deleted in 360Learning", len(gone))
+            self.store.delete_tags(self.conn, gone)
+        self.stored_tags = {key: tag_id for key, tag_id in stored.items() if tag_id in live_ids}
+        self.tag_ids = {**self.stored_tags, **live}
+        self.tags_loaded = True
+
+    async def _stream(
+        self, ctx: MappingContext, seen_at: datetime, tasks: asyncio.TaskGroup
+    ) -> None:
+        """Read the listings in the background and process their pages as they arrive.
+
+        Reading never waits for 360Learning: pages queue up (at most ``_PAGES_AHEAD``) while a
+        full batch waits for a bulk slot, and the learning-path listing is read alongside the
+        course listing.
+        """
+        queue: asyncio.Queue[_Listed | None] = asyncio.Queue(maxsize=_PAGES_AHEAD)
+        courses = ListingTally("courses")
+        self.listings.append(courses)
+        readers = 1
+        async with asyncio.TaskGroup() as reading:
+            reading.create_task(
+                self._read("course", "courses", self.udemy.iter_course_pages(), courses, queue)
+            )
+            if self.options.learning_paths_enabled:
+                paths = ListingTally("learning paths")
+                self.listings.append(paths)
+                pages = self.udemy.iter_learning_path_pages()
+                reading.create_task(
+                    self._read("learning_path", "learning paths", pages, paths, queue)
+                )
+                readers += 1
+            while readers:
+                listed = await queue.get()
+                if listed is None:
+                    readers -= 1
+                    continue
+                mapped, problem_ids = _map_page(listed, ctx)
+                await self._page(
+                    listed.kind, mapped, problem_ids, listed.page.problems, seen_at, tasks
+                )
+        if self.buffer:
+            await self._send(tasks)
+
+    async def _read(
+        self,
+        kind: CourseKind,
+        task: str,
+        pages: AsyncIterator[UdemyPage[UdemyCourse]] | AsyncIterator[UdemyPage[UdemyLearningPath]],
+        tally: ListingTally,
+        queue: asyncio.Queue[_Listed | None],
+    ) -> None:
+        self.progress.start(task, None)
+        async for page in pages:
+            tally.add_page(page.count, len(page.items), len(page.problems), page.skipped)
+            await queue.put(_Listed(kind, page))
+            self.progress.advance(task, len(page.items) + len(page.problems))
+        self.progress.finish(task)
+        await queue.put(None)
+
+    async def _page(
+        self,
+        kind: str,
+        mapped: Sequence[MappedCourse | MappingProblem],
+        problem_ids: Sequence[str],
+        problems: Sequence[object],
+        seen_at: datetime,
+        tasks: asyncio.TaskGroup,
+    ) -> None:
+        self.tally.add("fetched", len(mapped) + len(problems))
+        for problem in problems:
+            record_id = getattr(problem, "record_id", None) or "?"
+            self.item_error(kind, str(record_id), str(getattr(problem, "reason", "invalid record")))
+        good = [m for m in mapped if isinstance(m, MappedCourse)]
+        seen = [m.external_id for m in good] + list(problem_ids)
+        for m in mapped:
+            if isinstance(m, MappingProblem):
+                self.item_error(kind, m.external_id or str(m.udemy_id or "?"), m.reason)
+                if m.external_id:
+                    seen.append(m.external_id)
+        # seen marks drive the archive diff; a dry run keeps them in memory instead, so the
+        # store it leaves behind is the one the next real run would have found anyway
+        if self.dry_run:
+            self.dry_seen.update(seen)
+            known = self.store.get_items(self.conn, [m.external_id for m in good])
+        else:
+            known = await self.db(self._mark_and_lookup, seen, good, seen_at)
+        now = self.now()
+        langs: dict[str, str] = {}
+        for m in good:
+            row = known.get(m.external_id)
+            item = _known_item(row) if row is not None else None
+            action = plan_item(m.hash, item, now)
+            if row is not None and action != "deferred" and row.default_lang is None:
+                langs[m.external_id] = m.payload.default_lang  # rows from older versions
+            if action == "unchanged":
+                self.tally.add("unchanged")
+            elif action == "deferred":
+                self.tally.add("deferred")
+            elif self.dry_run:
+                self.tally.add(f"would_{action}")
+            else:
+                self.buffer.append(m.payload)
+                self.buffer_items.append(_sent_item(m, action, item))
+                if len(self.buffer) >= self.options.course_batch_size:
+                    await self._send(tasks)
+        if langs and not self.dry_run:
+            self.store.set_default_langs(self.conn, langs)
+
+    def _mark_and_lookup(
+        self, seen: Sequence[str], good: Sequence[MappedCourse], seen_at: datetime
+    ) -> dict[str, ItemRow]:
+        """One page's store work: mark what the listing holds, read what the store knows."""
+        self.store.mark_seen(self.conn, seen, seen_at)
+        return self.store.get_items(self.conn, [m.external_id for m in good])
+
+    async def _send(self, tasks: asyncio.TaskGroup) -> None:
+        payloads, sent = self.buffer, self.buffer_items
+        self.buffer, self.buffer_items = [], []
+        # blocks while the client's bulk slots are busy: that is what bounds memory
+        op = await self.l360.submit_courses(self.options.integration_id, payloads)
+        del payloads  # the payloads are sent: only the small per-item records stay in flight
+        context = {"items": [item.to_json() for item in sent]}
+        await self.db(
+            self.store.record_bulk_operation,
+            self.conn,
+            self.run_id,
+            op.id,
+            "courses",
+            len(sent),
+            self.now(),
+            context=context,
+        )
+        del context
+        tasks.create_task(self._finish_batch(op, sent))
+
+    async def _finish_batch(self, op: BulkOperation, items: Sequence[_SentItem]) -> None:
+        done = await self.wait(op)
+        outcomes = _compact_results(await self.l360.get_operation_results(op.id))
+        await self._record_batch(items, outcomes)
+        self.finish_op(op.id, done.status)
+
+    async def _record_batch(
+        self, items: Sequence[_SentItem], by_id: Mapping[str, _Outcome]
+    ) -> None:
+        """Record a finished upsert's results, then restore and tag the accepted items."""
+        now = self.now()
+        updates: list[ItemUpdate] = []
+        accepted: list[tuple[_SentItem, str]] = []
+        for item in items:
+            result = by_id.get(item.external_id)
+            course_id = (result.resource_id if result else None) or item.course_id
+            if result is not None and result.ok and course_id:
+                updates.append(
+                    ItemUpdate(
+                        external_id=item.external_id,
+                        kind=item.kind,
+                        udemy_id=item.udemy_id,
+                        # a restored item stays "archived" in the store until the restore call
+                        state=ItemState.ARCHIVED if item.action == "restore" else ItemState.ACTIVE,
+                        payload_hash=item.hash,
+                        course_id=course_id,
+                        video_url=item.video_url,
+                        default_lang=item.default_lang,
+                        last_sent_at=now,
+                        seen_at=self.seen_at,
+                    )
+                )
+                accepted.append((item, course_id))
+                if item.action != "restore":
+                    self.tally.add("created" if item.action == "create" else "updated")
+            else:
+                message = (result.error_message if result else None) or "no result for this item"
+                updates.append(self._failed(item, now, message))
+                self.item_error(item.kind, item.external_id, message)
+        await self.db(self.store.upsert_item_results, self.conn, updates)
+        del updates
+        for item, course_id in accepted:
+            if item.action == "restore" or (self.options.tags_enabled and item.kind == "course"):
+                await self._after_upsert(item, course_id)
+        self.flush_outcomes()
+
+    def _failed(self, item: _SentItem, now: datetime, message: str) -> ItemUpdate:
+        attempts = item.attempts + 1
+        return ItemUpdate(
+            external_id=item.external_id,
+            kind=item.kind,
+            udemy_id=item.udemy_id,
+            # an archived item whose restore failed stays archived (the store clears
+            # archived_at for any other state), so the next run tries the restore again
+            state=ItemState.ARCHIVED if item.action == "restore" else ItemState.FAILED,
+            last_error=message,
+            payload_hash=None,  # forces a resend once the retry time has come
+            course_id=item.course_id,
+            attempts=attempts,
+            next_retry_at=next_retry_at(attempts, now, self.options.retry_failed_after),
+            video_url=item.video_url,
+            seen_at=self.seen_at,
+        )
+
+    async def _after_upsert(self, item: _SentItem, course_id: str) -> None:
+        """Restore and tag an accepted item; failures here are the item's, not the run's.
+
+        The item's new hash is already stored; on any API failure (after the client's own
+        retries) it is cleared again and the item marked failed, so a later run sends it
+        again and finishes the restore or the tags. Refused credentials stop the run.
+        """
+        try:
+            if item.action == "restore":
+                await self.l360.set_course_archived(course_id, False)
+                self.store.mark_restored(self.conn, [item.external_id], self.now())
+                self.tally.add("restored")
+            if self.options.tags_enabled and item.kind == "course":
+                await self._tag(item, course_id)
+        except Learning360AuthError:
+            raise
+        except Learning360Error as exc:
+            failed = self._failed(_with_course(item, course_id), self.now(), str(exc))
+            self.store.upsert_item_results(self.conn, [failed])
+            self.item_error(item.kind, item.external_id, f"tags or restore failed: {exc}")
+
+    async def _ensure_tag(self, name: str) -> str:
+        key = name.strip().lower()
+        async with self.tag_lock:
+            tag_id = self.tag_ids.get(key)
+            if tag_id is None:
+                tag = await self.l360.create_tag(name.strip())
+                tag_id = tag.id
+                self.tag_ids[key] = tag_id
+                self.tally.add("tags_created")
+            if self.stored_tags.get(key) != tag_id:
+                self.store.save_tag(self.conn, name.strip(), tag_id)
+                self.stored_tags[key] = tag_id
+            return tag_id
+
+    async def _tag(self, item: _SentItem, course_id: str) -> None:
+        await self._load_tags()  # already done, except when recording a resumed batch
+        for attempt in (1, 2):
+            wanted = [await self._ensure_tag(name) for name in item.tag_names]
+            if item.is_new:
+                current: list[str] = []  # created by this very batch: it cannot carry tags yet
+            else:
+                current = [t.tag_id for t in await self.l360.get_course_tags(course_id)]
+            ours = self.store.get_item_tags(self.conn, item.external_id)
+            plan = plan_course_tags(current, ours, wanted)
+            if plan.changed:
+                try:
+                    await self.l360.replace_course_tags(course_id, plan.tag_ids)
+                except Learning360NotFound as exc:
+                    if exc.code != "tagNotFound" or attempt == 2:
+                        raise
+                    # a tag was deleted in 360Learning since we listed them: list again,
+                    # which forgets the stale id, and create the tag anew
+                    async with self.tag_lock:
+                        await self._load_tags(again=True)
+                    continue
+                self.tally.add("tagged")
+            self.store.set_item_tags(self.conn, item.external_id, plan.ours)
+            return
+
+    async def _archive(self, seen_at: datetime) -> None:
+        kinds = ["course", *(["learning_path"] if self.options.learning_paths_enabled else [])]
+        unseen: list[str] = []
+        active = 0
+        for kind in kinds:
+            for row in self.store.iter_items(self.conn, kind=kind):  # type: ignore[arg-type]
+                if row.state == ItemState.ARCHIVED or row.course_id is None:
+                    continue
+                active += 1
+                if self.dry_run:
+                    if row.external_id not in self.dry_seen:
+                        unseen.append(row.external_id)
+                elif row.seen_at is None or row.seen_at < seen_at:
+                    unseen.append(row.external_id)
+        check_archive(
+            len(unseen),
+            active,
+            listings=self.listings,
+            max_share=self.options.max_archive_share,
+            allow_mass_archive=self.allow_mass_archive,
+        )
+        if not unseen:
+            return
+        if self.dry_run:
+            self.tally.add("would_archive", len(unseen))
+            return
+        for chunk in chunks(unseen, self.options.archive_batch_size):
+            op = await self.l360.submit_archive(self.options.integration_id, chunk)
+            await self.submit_and_record("archive", op, len(chunk))
+            ended = await self.wait(op)
+            results = await self.l360.get_operation_results(op.id)
+            by_id = {str(r.input.get("externalId")): r for r in results}
+            done = [ext for ext in chunk if (r := by_id.get(ext)) is not None and r.ok]
+            self.store.mark_archived(self.conn, done, self.now())
+            self.finish_op(op.id, ended.status)
+            self.tally.add("archived", len(done))
+            for ext in chunk:
+                r = by_id.get(ext)
+                if r is None or not r.ok:
+                    message = (r.error_message if r else None) or "no result for this item"
+                    kind = "learning_path" if ext.startswith("lp-") else "course"
+                    self.item_error(kind, ext, f"archive failed: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """One Udemy page waiting to be processed, and the listing it belongs to."""
+
+    kind: CourseKind
+    page: UdemyPage[UdemyCourse] | UdemyPage[UdemyLearningPath]
+
+
+def _map_page(
+    listed: _Listed, ctx: MappingContext
+) -> tuple[list[MappedCourse | MappingProblem], list[str]]:
+    """Map one page; also return the external ids of its invalid records (they count as seen)."""
+    page = listed.page
+    if listed.kind == "course":
+        courses = [c for c in page.items if isinstance(c, UdemyCourse)]
+        problem_ids = [p.record_id for p in page.problems if p.record_id]
+        return [map_course(course, ctx) for course in courses], problem_ids
+    paths = [p for p in page.items if isinstance(p, UdemyLearningPath)]
+    path_ids = [
+        path_external_id(int(p.record_id))
+        for p in page.problems
+        if p.record_id and p.record_id.isdigit()
+    ]
+    return [map_learning_path(path, ctx) for path in paths], path_ids
+
+
+def _sent_item(m: MappedCourse, action: ItemAction, item: KnownItem | None) -> _SentItem:
+    return _SentItem(
+        external_id=m.external_id,
+        kind=m.kind,
+        udemy_id=m.udemy_id,
+        hash=m.hash,
+        video_url=m.video_url,
+        action=action,
+        attempts=item.attempts if item else 0,
+        course_id=item.course_id if item else None,
+        tag_names=m.tag_names,
+        default_lang=m.payload.default_lang,
+        is_new=item is None,
+    )
+
+
+def _with_course(item: _SentItem, course_id: str) -> _SentItem:
+    return _SentItem(
+        external_id=item.external_id,
+        kind=item.kind,
+        udemy_id=item.udemy_id,
+        hash=item.hash,
+        video_url=item.video_url,
+        action=item.action,
+        attempts=item.attempts,
+        course_id=course_id,
+        tag_names=item.tag_names,
+        default_lang=item.default_lang,
+        is_new=item.is_new,
+    )
+
+
+async def run_courses(
+    store: Store,
+    udemy: UdemyClient,
+    l360: Learning360Client,
+    options: SyncOptions,
+    *,
+    dry_run: bool = False,
+    allow_mass_archive: bool = False,
+    now: Now = utcnow,
+    progress: ProgressSink | None = None,
+    lock_ttl: float = LOCK_TTL,
+    sleep: Sleep | None = None,
+) -> RunReport:
+    """Sync the catalog: upsert new and changed items, tag them, archive what left Udemy.
+
+    Never raises for API trouble: the report's status says "failed", "refused" (mass-archive
+    guard; pass ``allow_mass_archive=True`` to override) or "locked". The lease on the
+    connection (``lock_ttl`` seconds) is renewed every ``lock_ttl / 3`` by a background task
+    that waits with ``sleep`` (``asyncio.sleep``; tests inject their own).
+    """
+    run = _CourseRun(
+        store,
+        udemy,
+        l360,
+        options,
+        dry_run=dry_run,
+        now=now,
+        progress=progress,
+        lock_ttl=lock_ttl,
+        sleep=sleep,
+        allow_mass_archive=allow_mass_archive,
+    )
+    return await run.execute()

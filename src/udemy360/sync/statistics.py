@@ -1,0 +1,520 @@
+"""The statistics run: learners' activity on synced courses, incremental with a weekly full pull.
+
+Completion is final and ``firstActivityAt`` never changes once sent, so daily runs update a
+learner's attempt instead of opening a new one (DESIGN.md, docs/sync.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from udemy360.learning360 import (
+    BulkItemResult,
+    BulkOperation,
+    ExternalStatistic,
+    Learning360Client,
+)
+from udemy360.mapping import (
+    MappedStatistic,
+    SkippedRow,
+    map_activity,
+    normalize_email,
+    payload_hash,
+    v2_language,
+)
+from udemy360.store import (
+    BulkOpRow,
+    ItemOutcome,
+    ItemRow,
+    ItemState,
+    StatRow,
+    StatState,
+    StatUpdate,
+    Store,
+)
+from udemy360.sync._run import LOCK_TTL, Now, Run, Sleep, is_unknown_learner, utcnow
+from udemy360.sync.options import SyncOptions
+from udemy360.sync.plan import (
+    KnownStat,
+    next_retry_at,
+    plan_statistic,
+)
+from udemy360.sync.report import Job, ProgressSink, RunReport, Status
+from udemy360.udemy import (
+    UdemyClient,
+    UdemyCourseActivity,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------
+# statistics
+
+
+def _known_stat(row: StatRow) -> KnownStat:
+    return KnownStat(
+        payload_hash=row.payload_hash,
+        state=row.state.value,
+        completed=row.completed,
+        first_activity_at=row.first_activity_at,
+        attempts=row.attempts,
+    )
+
+
+class _StatsRun(Run):
+    job: Job = "stats"
+    # statistics are simply sent again after a crash: with a stable firstActivityAt,
+    # 360Learning updates the same attempt (research/360learning-api.md §15.2)
+    op_types = ("stats",)
+
+    def __init__(self, *args: object, full: bool | None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.requested_full = full
+        self.pull_all = False
+        self.from_date: datetime | None = None
+        self.batch: list[MappedStatistic] = []
+        self.batch_prior: list[KnownStat | None] = []
+        self.langs: dict[str, str | None] = {}
+        # sent from the store before the pull: the pull does not send them again unchanged
+        self.resent: set[tuple[str, str]] = set()
+
+    def decide_full(self, started: datetime) -> None:
+        last = self.store.last_successful_run(self.conn, "stats")
+        if self.requested_full is not None:
+            self.full = self.requested_full
+        else:
+            last_full = self.store.last_successful_run(self.conn, "stats", full=True)
+            every = timedelta(days=self.options.full_stats_every_days)
+            self.full = last_full is None or started - last_full.started_at >= every
+        if self.full or last is None:
+            self.pull_all = True
+        else:
+            self.from_date = last.started_at - timedelta(days=self.options.stats_overlap_days)
+
+    async def resume_results(self, pending: BulkOpRow, results: Sequence[BulkItemResult]) -> None:
+        """Record a crashed run's statistics as it would have: state, hash, firstActivityAt."""
+        raw = pending.context.get("items")
+        sent = [_SentStat.from_json(x) for x in raw] if isinstance(raw, list) else []
+        if not sent or any(s is None for s in sent):
+            return  # recorded by an older version: the next pull sends them once more
+        by_key = {_stat_key(r.input): r for r in results}
+        now = self.now()
+        updates = [
+            self._outcome(s, by_key.get(s.key), s.payload_from(by_key.get(s.key)), now)
+            for s in sent
+            if s is not None
+        ]
+        await self.db(self.store.upsert_stats, self.conn, updates)
+        self.flush_outcomes()
+
+    async def body(self, started: datetime) -> Status:
+        if await self._resend_from_store():
+            # held rows stored before payloads were kept: rebuild them from a full pull
+            self.pull_all = True
+            self.from_date = None
+        from_date = None if self.pull_all or self.from_date is None else self.from_date.date()
+        self.progress.start("statistics", None)
+        async with asyncio.TaskGroup() as tasks:
+            async for page in self.udemy.iter_activity_pages(from_date=from_date):
+                await self._page(page.items, tasks)
+                for problem in page.problems:
+                    self.tally.add("skipped")
+                    self.outcomes.append(
+                        ItemOutcome(
+                            "statistic", str(problem.record_id or "?"), "skipped", problem.reason
+                        )
+                    )
+                self.progress.advance("statistics", len(page.items) + len(page.problems))
+            if self.batch:
+                await self._send(tasks)
+        self.progress.finish("statistics")
+        if self.pull_all and not self.dry_run:
+            self._expire_unrebuildable(started)
+        return self.status_from_tally()
+
+    def _expire_unrebuildable(self, started: datetime) -> None:
+        """Expire held rows without a payload that a whole activity pull did not find.
+
+        Only a full pull can rebuild them, and this one did not: left held, they would force
+        a full pull every day.
+        """
+        expired = self.store.expire_held_stats(
+            self.conn,
+            "expired: held without its activity data, and the whole Udemy activity report "
+            f"read on {started.date().isoformat()} no longer has this enrollment",
+            self.now(),
+        )
+        if expired:
+            logger.warning("expired %d held statistic(s) Udemy no longer reports", expired)
+            self.tally.add("expired", expired)
+
+    async def _resend_from_store(self) -> bool:
+        """Send, from their stored payload, held rows whose course is now synced and failed
+        rows whose retry time has come.
+
+        Runs before the pull and waits for its batches, so the pull then finds those rows
+        sent. Returns whether some releasable held row has no stored payload (a row held by an
+        older version, or reset when the integration changed), which only a full pull can
+        rebuild.
+        """
+        missing = False
+        rows = self.store.iter_resendable_stats(
+            self.conn, self.now(), max_attempts=MAX_STATISTIC_ATTEMPTS
+        )
+        async with asyncio.TaskGroup() as tasks:
+            for row, stored_lang in rows:
+                if row.payload is None:
+                    missing = True
+                    continue
+                lang = stored_lang or await self._course_lang(row.external_course_id, None)
+                mapped = _held_statistic(row, lang)
+                if mapped is None:
+                    missing = missing or row.state == StatState.HELD
+                    continue
+                if self.dry_run:
+                    self.tally.add("would_send")
+                    continue
+                self.resent.add(row.key)
+                self.batch.append(mapped)
+                self.batch_prior.append(_known_stat(row))
+                if len(self.batch) >= self.options.stats_batch_size:
+                    await self._send(tasks)
+            if self.batch:
+                await self._send(tasks)
+        return missing
+
+    async def _course_lang(self, external_id: str, stored: str | None) -> str | None:
+        """Return the course's defaultLang: from the store, else read once per run.
+
+        The catalog run stores each item's mapped ``defaultLang``; only rows written before
+        it did fall back to ``GET /api/v2/integrations/{id}/courses/{externalId}``.
+        """
+        if stored is not None:
+            return stored
+        if external_id not in self.langs:
+            info = await self.l360.get_external_course(self.options.integration_id, external_id)
+            self.langs[external_id] = info.default_lang if info is not None else None
+        return self.langs[external_id]
+
+    async def _page(self, rows: Sequence[object], tasks: asyncio.TaskGroup) -> None:
+        activity = [r for r in rows if isinstance(r, UdemyCourseActivity)]
+        self.tally.add("fetched", len(activity))
+        keys = {
+            (str(r.course_id), mail)
+            for r in activity
+            if (mail := normalize_email(r.user_email)) is not None
+        }
+        known, courses = await self.db(self._lookup, keys, {str(r.course_id) for r in activity})
+        held: list[StatUpdate] = []
+        seen_keys: set[tuple[str, str]] = set()
+        for r in activity:
+            ext = str(r.course_id)
+            mail = normalize_email(r.user_email)
+            row = known.get((ext, mail)) if mail else None
+            course = courses.get(ext)
+            course_known = course is not None and _course_active(course)
+            lang = (
+                await self._course_lang(ext, course.default_lang)
+                if course is not None and course_known
+                else None
+            )
+            mapped = map_activity(
+                r, course_lang=lang, first_activity_at=row.first_activity_at if row else None
+            )
+            if isinstance(mapped, SkippedRow):
+                self.tally.add("skipped")
+                self.outcomes.append(
+                    ItemOutcome("statistic", ext, "skipped", f"{mapped.reason}: {mapped.detail}")
+                )
+                continue
+            key = (mapped.external_course_id, mapped.learner_mail)
+            if key in seen_keys:
+                continue
+            seen_keys.add(key)
+            if key in self.resent and row is not None and row.payload_hash == mapped.hash:
+                continue  # just sent from the store, and Udemy has nothing newer
+            prior = _known_stat(row) if row is not None else None
+            action = plan_statistic(mapped.hash, prior, course_known=course_known, full=self.full)
+            if action in ("unchanged", "completed"):
+                self.tally.add("unchanged")
+            elif action == "hold":
+                self.tally.add("held")
+                held.append(
+                    StatUpdate(
+                        external_course_id=key[0],
+                        learner_mail=key[1],
+                        state=StatState.HELD,
+                        payload_hash=mapped.hash,
+                        first_activity_at=row.first_activity_at if row else None,
+                        completed=row.completed if row else False,
+                        run_id=self.run_id,
+                        # sent from the store once the course arrives (no re-pull needed)
+                        payload=mapped.statistic.model_dump(
+                            mode="json", by_alias=True, exclude_none=True
+                        ),
+                    )
+                )
+            elif self.dry_run:
+                self.tally.add("would_send")
+            else:
+                self.batch.append(mapped)
+                self.batch_prior.append(prior)
+                if len(self.batch) >= self.options.stats_batch_size:
+                    await self._send(tasks)
+        if held and not self.dry_run:
+            await self.db(self.store.upsert_stats, self.conn, held)
+
+    def _lookup(
+        self, keys: set[tuple[str, str]], course_ids: set[str]
+    ) -> tuple[dict[tuple[str, str], StatRow], dict[str, ItemRow]]:
+        """One page's store reads: the known statistics and their courses."""
+        return self.store.get_stats(self.conn, keys), self.store.get_items(self.conn, course_ids)
+
+    async def _send(self, tasks: asyncio.TaskGroup) -> None:
+        batch, prior = self.batch, self.batch_prior
+        self.batch, self.batch_prior = [], []
+        stats: list[ExternalStatistic] = [m.statistic for m in batch]
+        op = await self.l360.submit_statistics(self.options.integration_id, stats)
+        del stats
+        sent = [_SentStat.of(m, before) for m, before in zip(batch, prior, strict=True)]
+        # what a resumed run needs to record the results as this one would (not the payloads)
+        context = {"items": [s.to_json() for s in sent]}
+        await self.submit_and_record("stats", op, len(batch), context)
+        del context
+        tasks.create_task(self._finish(op, batch, sent))
+
+    async def _finish(
+        self, op: BulkOperation, batch: Sequence[MappedStatistic], sent: Sequence[_SentStat]
+    ) -> None:
+        done = await self.wait(op)
+        results = await self.l360.get_operation_results(op.id)
+        by_key = {_stat_key(r.input): r for r in results}
+        del results
+        now = self.now()
+        updates = [
+            self._outcome(
+                s,
+                by_key.get(s.key),
+                mapped.statistic.model_dump(mode="json", by_alias=True, exclude_none=True),
+                now,
+            )
+            for mapped, s in zip(batch, sent, strict=True)
+        ]
+        await self.db(self.store.upsert_stats, self.conn, updates)
+        self.finish_op(op.id, done.status)
+        self.flush_outcomes()
+
+    def _outcome(
+        self,
+        s: _SentStat,
+        result: BulkItemResult | None,
+        payload: Mapping[str, object] | None,
+        now: datetime,
+    ) -> StatUpdate:
+        """Turn one statistic's bulk result into its store row (and count it)."""
+        course, mail = s.key
+        if result is not None and result.ok:
+            self.tally.add("updated" if s.was_sent else "created")
+            return StatUpdate(
+                external_course_id=course,
+                learner_mail=mail,
+                state=StatState.SENT,
+                payload_hash=s.hash,
+                first_activity_at=s.first_activity_at,
+                completed=s.completed,
+                last_sent_at=now,
+                run_id=self.run_id,
+            )
+        message = (result.error_message if result else None) or "no result for this item"
+        if is_unknown_learner(message):
+            self.tally.add("unmatched")
+            self.tally.unmatched[mail] += 1
+            self.outcomes.append(ItemOutcome("statistic", course, "unmatched", message, mail))
+            # re-sent only when the Udemy row changes or on a full pull: no payload kept
+            return StatUpdate(
+                external_course_id=course,
+                learner_mail=mail,
+                state=StatState.UNMATCHED,
+                payload_hash=s.hash,
+                first_activity_at=s.prior_first_activity_at,
+                completed=s.prior_completed,
+                last_error=message,
+                run_id=self.run_id,
+            )
+        self.item_error("statistic", course, message, mail)
+        attempts = s.attempts + 1
+        return StatUpdate(
+            external_course_id=course,
+            learner_mail=mail,
+            state=StatState.FAILED,
+            payload_hash=s.hash,
+            first_activity_at=s.prior_first_activity_at,
+            completed=s.prior_completed,
+            last_error=message,
+            run_id=self.run_id,
+            # sent again from the store with backoff, MAX_STATISTIC_ATTEMPTS times at most
+            payload=payload,
+            attempts=attempts,
+            next_retry_at=next_retry_at(attempts, now, self.options.retry_failed_after),
+        )
+
+
+#: A failed statistic is re-sent from the store this many times (with backoff); after that
+#: only when its Udemy row shows up in a pull again (changed, or the weekly full pull).
+MAX_STATISTIC_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class _SentStat:
+    """What the engine keeps of a statistic while its batch is in flight (not the payload).
+
+    Stored with the bulk operation (``to_json``), so a run resuming it after a crash records
+    the sent ``firstActivityAt`` and hash as the crashed run would have.
+    """
+
+    key: tuple[str, str]
+    hash: str
+    first_activity_at: datetime
+    completed: bool
+    was_sent: bool = False
+    prior_first_activity_at: datetime | None = None
+    prior_completed: bool = False
+    attempts: int = 0
+
+    @classmethod
+    def of(cls, mapped: MappedStatistic, before: KnownStat | None) -> _SentStat:
+        return cls(
+            key=(mapped.external_course_id, mapped.learner_mail),
+            hash=mapped.hash,
+            first_activity_at=mapped.statistic.first_activity_at,
+            completed=mapped.completed,
+            was_sent=before is not None and before.state == "sent",
+            prior_first_activity_at=before.first_activity_at if before else None,
+            prior_completed=before.completed if before else False,
+            attempts=before.attempts if before else 0,
+        )
+
+    def to_json(self) -> list[object]:
+        """Return a compact JSON form (a list, since a batch holds up to 10,000 of them)."""
+        prior = self.prior_first_activity_at
+        return [
+            *self.key,
+            self.hash,
+            self.first_activity_at.isoformat(),
+            self.completed,
+            self.was_sent,
+            prior.isoformat() if prior is not None else None,
+            self.prior_completed,
+            self.attempts,
+        ]
+
+    @classmethod
+    def from_json(cls, data: object) -> _SentStat | None:
+        """Rebuild a statistic saved with ``to_json``; None when the data is not one."""
+        if not isinstance(data, list) or len(data) != 9:
+            return None
+        course, mail, hash_, first, completed, was_sent, prior, prior_completed, attempts = data
+        if not (
+            isinstance(course, str)
+            and isinstance(mail, str)
+            and isinstance(hash_, str)
+            and isinstance(first, str)
+            and isinstance(completed, bool)
+            and isinstance(was_sent, bool)
+            and isinstance(prior, str | None)
+            and isinstance(prior_completed, bool)
+            and isinstance(attempts, int)
+        ):
+            return None
+        try:
+            first_at = datetime.fromisoformat(first)
+            prior_at = datetime.fromisoformat(prior) if prior is not None else None
+        except ValueError:
+            return None
+        return cls(
+            (course, mail),
+            hash_,
+            first_at,
+            completed,
+            was_sent,
+            prior_at,
+            prior_completed,
+            attempts,
+        )
+
+    def payload_from(self, result: BulkItemResult | None) -> Mapping[str, object] | None:
+        """The statistic as sent, read back from its bulk result (kept when it failed)."""
+        return dict(result.input) if result is not None else None
+
+
+def _held_statistic(row: StatRow, lang: str | None) -> MappedStatistic | None:
+    """Rebuild a held row's statistic from its stored payload, with its course's language."""
+    data = dict(row.payload or {})
+    data.pop("lang", None)
+    try:
+        statistic = ExternalStatistic.model_validate({**data, "lang": v2_language(lang)})
+    except ValueError:
+        logger.warning("held statistic %s has an unreadable payload", row.key)
+        return None
+    return MappedStatistic(
+        external_course_id=row.external_course_id,
+        learner_mail=row.learner_mail,
+        statistic=statistic,
+        completed=statistic.progress == 100,
+        hash=payload_hash(statistic),
+    )
+
+
+def _course_active(row: ItemRow) -> bool:
+    """A course statistics may be sent for: synced, with a course id, not archived."""
+    return (
+        row.kind == "course"
+        and row.course_id is not None
+        and row.state != ItemState.ARCHIVED
+        and row.archived_at is None
+    )
+
+
+def _stat_key(data: Mapping[str, object]) -> tuple[str, str]:
+    course = data.get("courseIdentifier")
+    user = data.get("userIdentifier")
+    course_value = course.get("value") if isinstance(course, Mapping) else None
+    user_value = user.get("value") if isinstance(user, Mapping) else None
+    return (str(course_value), str(user_value).lower())
+
+
+async def run_statistics(
+    store: Store,
+    udemy: UdemyClient,
+    l360: Learning360Client,
+    options: SyncOptions,
+    *,
+    dry_run: bool = False,
+    full: bool | None = None,
+    now: Now = utcnow,
+    progress: ProgressSink | None = None,
+    lock_ttl: float = LOCK_TTL,
+    sleep: Sleep | None = None,
+) -> RunReport:
+    """Sync learners' statistics for synced courses; ``full=None`` does a weekly full pull.
+
+    ``lock_ttl`` and ``sleep`` work as in ``run_courses``.
+    """
+    run = _StatsRun(
+        store,
+        udemy,
+        l360,
+        options,
+        dry_run=dry_run,
+        now=now,
+        progress=progress,
+        lock_ttl=lock_ttl,
+        sleep=sleep,
+        full=full,
+    )
+    return await run.execute()
