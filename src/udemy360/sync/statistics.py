@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from udemy360.learning360 import (
     BulkItemResult,
@@ -105,9 +106,7 @@ class _StatsRun(Run):
         by_key = {_stat_key(r.input): r for r in results}
         now = self.now()
         updates = [
-            self._outcome(s, by_key.get(s.key), s.payload_from(by_key.get(s.key)), now)
-            for s in sent
-            if s is not None
+            self._outcome(s, by_key.get(s.key), s.payload_from, now) for s in sent if s is not None
         ]
         await self.db(self.store.upsert_stats, self.conn, updates)
         self.flush_outcomes()
@@ -202,19 +201,16 @@ class _StatsRun(Run):
         return self.langs[external_id]
 
     async def _page(self, rows: Sequence[object], tasks: asyncio.TaskGroup) -> None:
-        activity = [r for r in rows if isinstance(r, UdemyCourseActivity)]
+        activity = [
+            (r, normalize_email(r.user_email)) for r in rows if isinstance(r, UdemyCourseActivity)
+        ]
         self.tally.add("fetched", len(activity))
-        keys = {
-            (str(r.course_id), mail)
-            for r in activity
-            if (mail := normalize_email(r.user_email)) is not None
-        }
-        known, courses = await self.db(self._lookup, keys, {str(r.course_id) for r in activity})
+        keys = {(str(r.course_id), mail) for r, mail in activity if mail is not None}
+        known, courses = await self.db(self._lookup, keys, {str(r.course_id) for r, _ in activity})
         held: list[StatUpdate] = []
         seen_keys: set[tuple[str, str]] = set()
-        for r in activity:
+        for r, mail in activity:
             ext = str(r.course_id)
-            mail = normalize_email(r.user_email)
             row = known.get((ext, mail)) if mail else None
             course = courses.get(ext)
             course_known = course is not None and _course_active(course)
@@ -297,12 +293,7 @@ class _StatsRun(Run):
         del results
         now = self.now()
         updates = [
-            self._outcome(
-                s,
-                by_key.get(s.key),
-                mapped.statistic.model_dump(mode="json", by_alias=True, exclude_none=True),
-                now,
-            )
+            self._outcome(s, by_key.get(s.key), partial(_wire, mapped), now)
             for mapped, s in zip(batch, sent, strict=True)
         ]
         await self.db(self.store.upsert_stats, self.conn, updates)
@@ -313,10 +304,13 @@ class _StatsRun(Run):
         self,
         s: _SentStat,
         result: BulkItemResult | None,
-        payload: Mapping[str, object] | None,
+        payload: Callable[[BulkItemResult | None], Mapping[str, object] | None],
         now: datetime,
     ) -> StatUpdate:
-        """Turn one statistic's bulk result into its store row (and count it)."""
+        """Turn one statistic's bulk result into its store row (and count it).
+
+        ``payload`` builds what a failed row keeps for its retry; only failures pay for it.
+        """
         course, mail = s.key
         if result is not None and result.ok:
             self.tally.add("updated" if s.was_sent else "created")
@@ -358,10 +352,15 @@ class _StatsRun(Run):
             last_error=message,
             run_id=self.run_id,
             # sent again from the store with backoff, MAX_STATISTIC_ATTEMPTS times at most
-            payload=payload,
+            payload=payload(result),
             attempts=attempts,
             next_retry_at=next_retry_at(attempts, now, self.options.retry_failed_after),
         )
+
+
+def _wire(mapped: MappedStatistic, _result: BulkItemResult | None) -> Mapping[str, object]:
+    """The statistic as sent (kept on a failed row so it can be re-sent from the store)."""
+    return mapped.statistic.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 #: A failed statistic is re-sent from the store this many times (with backoff); after that
