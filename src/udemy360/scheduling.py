@@ -22,14 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from udemy360.domain import Now, utcnow
+
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _exists(local: datetime) -> bool:
@@ -123,7 +120,7 @@ class Scheduler:
         tz: ZoneInfo,
         run_job: Callable[[str], Awaitable[object]],
         last_started: Callable[[str], datetime | None],
-        clock: Clock = _utc_now,
+        clock: Now = utcnow,
         sleep: Sleep | None = None,
         max_sleep: float = 300.0,
         on_plan: Callable[[list[PlannedRun]], None] | None = None,

@@ -12,7 +12,6 @@ class TestExports:
             "ALLOWED_TAGS",
             "IMAGE_SIZES",
             "MAPPING_VERSION",
-            "CourseKind",
             "DifficultyLevel",
             "MappedCourse",
             "MappedStatistic",

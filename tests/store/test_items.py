@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from udemy360.store import ItemKind, ItemRow, ItemState, ItemUpdate, Store
+from udemy360.domain import ItemKind
+from udemy360.store import ItemRow, ItemState, ItemUpdate, Store
 from udemy360.store.queries import PAGE_SIZE
 
 from .conftest import FakeClock

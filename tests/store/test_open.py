@@ -183,11 +183,8 @@ class TestExports:
         """The package exports exactly its documented API."""
         assert sorted(udemy360.store.__all__) == sorted(
             [
-                "ITEM_KINDS",
                 "BulkOpRow",
-                "Clock",
                 "ConnectionRow",
-                "ItemKind",
                 "ItemOutcome",
                 "ItemOutcomeRow",
                 "ItemRow",
@@ -205,7 +202,6 @@ class TestExports:
                 "StoreError",
                 "UnknownConnection",
                 "tag_key",
-                "utcnow",
             ]
         )
         for name in udemy360.store.__all__:

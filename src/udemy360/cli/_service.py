@@ -13,22 +13,19 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from udemy360.cli import _factory
+from udemy360.domain import Now, utcnow
 from udemy360.logs import bind_run
-from udemy360.scheduling import Clock, DailyJob, Scheduler, Sleep
+from udemy360.scheduling import DailyJob, Scheduler, Sleep
 
 if TYPE_CHECKING:
     from udemy360.config import Settings
     from udemy360.store import Store
 
 logger = logging.getLogger(__name__)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def make_job_runner(settings: Settings, store: Store) -> Callable[[str], Awaitable[object]]:
@@ -41,7 +38,7 @@ def make_job_runner(settings: Settings, store: Store) -> Callable[[str], Awaitab
             logger.warning("connection %s is deactivated: %s skipped", settings.connection_id, job)
             return None
         options = _factory.sync_options(settings, integration_id=row.integration_id)
-        started = _utc_now()
+        started = utcnow()
         try:
             async with (
                 _factory.udemy_client(settings) as udemy,
@@ -92,7 +89,7 @@ def close_interrupted_runs(store: Store, connection_id: str, since: datetime) ->
             store.finish_run(
                 row.run_id,
                 status=RunStatus.ABORTED,
-                ended_at=_utc_now(),
+                ended_at=utcnow(),
                 counts=dict(row.counts),
                 calls=dict(row.calls),
                 errors=["interrupted by shutdown; the next run resumes its bulk operations"],
@@ -106,7 +103,7 @@ async def serve(
     settings: Settings,
     *,
     grace: float = 30.0,
-    clock: Clock = _utc_now,
+    clock: Now = utcnow,
     sleep: Sleep | None = None,
     install_signals: bool = True,
     stop: asyncio.Event | None = None,

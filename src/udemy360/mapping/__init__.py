@@ -8,7 +8,7 @@ as exceptions. The rules are DESIGN.md's three mapping tables; ``docs/mapping.md
 from __future__ import annotations
 
 from udemy360.learning360.models import DifficultyLevel
-from udemy360.mapping.context import CourseKind, MappedCourse, MappingContext, MappingProblem
+from udemy360.mapping.context import MappedCourse, MappingContext, MappingProblem
 from udemy360.mapping.courses import map_course, subjects_for
 from udemy360.mapping.fields import (
     IMAGE_SIZES,
@@ -34,7 +34,6 @@ __all__ = [
     "ALLOWED_TAGS",
     "IMAGE_SIZES",
     "MAPPING_VERSION",
-    "CourseKind",
     "DifficultyLevel",
     "MappedCourse",
     "MappedStatistic",

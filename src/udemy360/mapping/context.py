@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from udemy360.domain import ItemKind
 from udemy360.learning360.models import ExternalCourse
-
-CourseKind = Literal["course", "learning_path"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +24,7 @@ class MappingContext:
 class MappedCourse:
     """A course or learning path ready to upsert, with the hash that detects changes."""
 
-    kind: CourseKind
+    kind: ItemKind
     external_id: str
     udemy_id: int
     payload: ExternalCourse

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from udemy360.store.errors import LockHeld, LockLost, StoreError, UnknownConnection
 from udemy360.store.lock import Lease
-from udemy360.store.queries import Clock, Store, tag_key, utcnow
+from udemy360.store.queries import Store, tag_key
 from udemy360.store.rows import (
-    ITEM_KINDS,
     BulkOpRow,
     ConnectionRow,
-    ItemKind,
     ItemOutcome,
     ItemOutcomeRow,
     ItemRow,
@@ -27,11 +25,8 @@ from udemy360.store.rows import (
 )
 
 __all__ = [
-    "ITEM_KINDS",
     "BulkOpRow",
-    "Clock",
     "ConnectionRow",
-    "ItemKind",
     "ItemOutcome",
     "ItemOutcomeRow",
     "ItemRow",
@@ -49,5 +44,4 @@ __all__ = [
     "StoreError",
     "UnknownConnection",
     "tag_key",
-    "utcnow",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
@@ -44,6 +44,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.expression import ColumnClause, Executable
 from sqlalchemy.sql.selectable import Join
 
+from udemy360.domain import ItemKind, Now, utcnow
 from udemy360.store import db
 from udemy360.store.errors import UnknownConnection
 from udemy360.store.lock import Lease, acquire
@@ -62,7 +63,6 @@ from udemy360.store.rows import (
     SUCCESSFUL_RUN_STATUSES,
     BulkOpRow,
     ConnectionRow,
-    ItemKind,
     ItemOutcome,
     ItemOutcomeRow,
     ItemRow,
@@ -84,7 +84,6 @@ WRITE_CHUNK = 2_000
 PAGE_SIZE = 1_000
 """Rows fetched per page by the ``iter_*`` methods."""
 
-Clock = Callable[[], datetime]
 _T = TypeVar("_T")
 
 _connections = cast(Table, ConnectionRecord.__table__)
@@ -95,11 +94,6 @@ _stats = cast(Table, StatRecord.__table__)
 _runs = cast(Table, RunRecord.__table__)
 _outcomes = cast(Table, ItemOutcomeRecord.__table__)
 _bulk_ops = cast(Table, BulkOperationRecord.__table__)
-
-
-def utcnow() -> datetime:
-    """Return the current time as an aware UTC datetime (the store's default clock)."""
-    return datetime.now(UTC)
 
 
 def tag_key(name: str) -> str:
@@ -144,7 +138,7 @@ class Store:
     writing anything else for it.
     """
 
-    def __init__(self, engine: Engine, *, clock: Clock = utcnow) -> None:
+    def __init__(self, engine: Engine, *, clock: Now = utcnow) -> None:
         if engine.dialect.name not in ("sqlite", "postgresql"):
             raise ValueError(
                 f"unsupported database {engine.dialect.name!r}: use SQLite or PostgreSQL"
@@ -155,7 +149,7 @@ class Store:
 
     @classmethod
     def open(
-        cls, url: str, *, echo: bool = False, clock: Clock | None = None, migrate: bool = True
+        cls, url: str, *, echo: bool = False, clock: Now | None = None, migrate: bool = True
     ) -> Store:
         """Open (and create, and migrate) the database at `url`.
 

@@ -10,12 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
 
-ItemKind = Literal["course", "learning_path"]
-"""What a catalog item is on the Udemy side; both become 360Learning external courses."""
-
-ITEM_KINDS: tuple[ItemKind, ...] = ("course", "learning_path")
+from udemy360.domain import ItemKind
 
 
 class ItemState(StrEnum):

@@ -14,11 +14,12 @@ import os
 import socket
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import ParamSpec, TypeVar
 
 import structlog
 
+from udemy360.domain import ItemKind, Now
 from udemy360.learning360 import (
     BulkItemResult,
     BulkOperation,
@@ -26,9 +27,6 @@ from udemy360.learning360 import (
     Learning360Client,
     Learning360Error,
     Learning360NotFound,
-)
-from udemy360.mapping import (
-    CourseKind,
 )
 from udemy360.store import (
     BulkOpRow,
@@ -51,7 +49,6 @@ from udemy360.udemy import (
 
 logger = logging.getLogger(__name__)
 
-Now = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -60,10 +57,6 @@ _R = TypeVar("_R")
 #: Short, so that a run killed on another host blocks the next one for two minutes at most (a
 #: killed run on the same host is detected at once: see ``udemy360.store.lock``).
 LOCK_TTL = 120.0
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _owner(job: str) -> str:
@@ -398,7 +391,7 @@ class Run:
             row = known.get(ext)
             if row is not None and row.course_id:
                 continue
-            kind: CourseKind = "learning_path" if ext.startswith("lp-") else "course"
+            kind: ItemKind = "learning_path" if ext.startswith("lp-") else "course"
             udemy_id = int(ext.removeprefix("lp-")) if ext.removeprefix("lp-").isdigit() else 0
             updates.append(
                 ItemUpdate(

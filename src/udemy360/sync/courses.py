@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from udemy360.domain import ItemKind, Now, utcnow
 from udemy360.learning360 import (
     BulkItemResult,
     BulkOperation,
@@ -23,7 +24,6 @@ from udemy360.learning360 import (
     Learning360ScopeError,
 )
 from udemy360.mapping import (
-    CourseKind,
     MappedCourse,
     MappingContext,
     MappingProblem,
@@ -38,7 +38,7 @@ from udemy360.store import (
     ItemUpdate,
     Store,
 )
-from udemy360.sync._run import LOCK_TTL, Now, Run, Sleep, chunks, utcnow
+from udemy360.sync._run import LOCK_TTL, Run, Sleep, chunks
 from udemy360.sync.options import SyncOptions
 from udemy360.sync.plan import (
     ItemAction,
@@ -76,7 +76,7 @@ class _SentItem:
     """
 
     external_id: str
-    kind: CourseKind
+    kind: ItemKind
     udemy_id: int
     hash: str
     video_url: str | None
@@ -316,7 +316,7 @@ class _CourseRun(Run):
 
     async def _read(
         self,
-        kind: CourseKind,
+        kind: ItemKind,
         task: str,
         pages: AsyncIterator[UdemyPage[UdemyCourse]] | AsyncIterator[UdemyPage[UdemyLearningPath]],
         tally: ListingTally,
@@ -578,7 +578,7 @@ class _CourseRun(Run):
 class _Listed:
     """One Udemy page waiting to be processed, and the listing it belongs to."""
 
-    kind: CourseKind
+    kind: ItemKind
     page: UdemyPage[UdemyCourse] | UdemyPage[UdemyLearningPath]
 
 

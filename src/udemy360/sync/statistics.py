@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+from udemy360.domain import Now, utcnow
 from udemy360.learning360 import (
     BulkItemResult,
     BulkOperation,
@@ -37,7 +38,7 @@ from udemy360.store import (
     StatUpdate,
     Store,
 )
-from udemy360.sync._run import LOCK_TTL, Now, Run, Sleep, is_unknown_learner, utcnow
+from udemy360.sync._run import LOCK_TTL, Run, Sleep, is_unknown_learner
 from udemy360.sync.options import SyncOptions
 from udemy360.sync.plan import (
     KnownStat,
