@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from udemy360.learning360 import Learning360Client, Learning360Credentials
 from udemy360.store import Store
-from udemy360.sync import SyncOptions, run_courses, run_statistics
+from udemy360.sync import Clients, JobRequest, SyncOptions, as_job, run_job
 from udemy360.udemy import UdemyClient, UdemyCredentials
 
 
@@ -74,12 +74,10 @@ async def _sync(config: dict[str, object]) -> list[dict[str, object]]:
             jobs: list[_Job] = config["jobs"]  # type: ignore[assignment]
             for job in jobs:
                 cpu0, t0 = _cpu(), time.perf_counter()
-                if job["job"] == "courses":
-                    report = await run_courses(store, udemy, l360, options, now=now)
-                else:
-                    report = await run_statistics(
-                        store, udemy, l360, options, full=job.get("full"), now=now
-                    )
+                request = JobRequest(as_job(job["job"]), full=job.get("full"))
+                report = await run_job(
+                    request, store=store, clients=Clients(udemy, l360), options=options, now=now
+                )
                 wall, cpu = time.perf_counter() - t0, _cpu() - cpu0
                 results.append(
                     {

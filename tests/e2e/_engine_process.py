@@ -12,7 +12,7 @@ from datetime import datetime
 
 from udemy360.learning360 import Learning360Client, Learning360Credentials
 from udemy360.store import Store
-from udemy360.sync import SyncOptions, run_courses, run_statistics
+from udemy360.sync import Clients, SyncOptions, as_job, run_job
 from udemy360.udemy import UdemyClient, UdemyCredentials
 
 
@@ -33,10 +33,16 @@ async def main(config: dict[str, str]) -> int:
         UdemyClient(udemy_creds) as udemy,
         Learning360Client(l360_creds, poll_interval=0.02, max_bulk_in_flight=1) as l360,
     ):
-        run = run_courses if config["job"] == "courses" else run_statistics
-        report = await run(store, udemy, l360, options, now=lambda: today, lock_ttl=600)
+        report = await run_job(
+            as_job(config["job"]),
+            store=store,
+            clients=Clients(udemy, l360),
+            options=options,
+            now=lambda: today,
+            lock_ttl=600,
+        )
     print(report.status, flush=True)
-    return report.exit_code
+    return 0 if report.status == "succeeded" else 1
 
 
 if __name__ == "__main__":

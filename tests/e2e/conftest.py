@@ -17,7 +17,7 @@ from udemy360.sandbox.learning360 import Learning360Sandbox
 from udemy360.sandbox.server import serve_in_thread
 from udemy360.sandbox.udemy import UdemySandbox, UdemyTenant
 from udemy360.store import Store
-from udemy360.sync import ProgressSink, RunReport, SyncOptions, run_courses, run_statistics
+from udemy360.sync import Clients, JobRequest, ProgressSink, RunReport, SyncOptions, run_job
 from udemy360.udemy import UdemyClient, UdemyCredentials
 
 DAY1 = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)
@@ -107,21 +107,23 @@ class Env:
         progress: ProgressSink | None = None,
     ) -> RunReport:
         async with self.udemy_client() as udemy, self.lms_client() as l360:
-            return await run_courses(
-                self.store,
-                udemy,
-                l360,
-                self.options,
+            return await run_job(
+                JobRequest("courses", dry_run=dry_run, allow_mass_archive=allow_mass_archive),
+                store=self.store,
+                clients=Clients(udemy, l360),
+                options=self.options,
                 now=self.now,
-                dry_run=dry_run,
-                allow_mass_archive=allow_mass_archive,
                 progress=progress,
             )
 
     async def stats(self, *, dry_run: bool = False, full: bool | None = None) -> RunReport:
         async with self.udemy_client() as udemy, self.lms_client() as l360:
-            return await run_statistics(
-                self.store, udemy, l360, self.options, now=self.now, dry_run=dry_run, full=full
+            return await run_job(
+                JobRequest("stats", dry_run=dry_run, full=full),
+                store=self.store,
+                clients=Clients(udemy, l360),
+                options=self.options,
+                now=self.now,
             )
 
     # -- what 360Learning now holds ------------------------------------------------------------

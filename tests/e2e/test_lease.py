@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from tests.e2e.conftest import Env, make_env
 from udemy360.store import LockHeld, RunStatus, Store
 from udemy360.store.records import LockRecord
-from udemy360.sync import RunReport, run_courses
+from udemy360.sync import Clients, RunReport, run_job
 
 TTL = 120.0
 
@@ -32,8 +32,14 @@ class LeaseClock:
 
 async def _run(env: Env, store: Store, clock: LeaseClock) -> RunReport:
     async with env.udemy_client() as udemy, env.lms_client() as l360:
-        return await run_courses(
-            store, udemy, l360, env.options, now=env.now, lock_ttl=TTL, sleep=clock.sleep
+        return await run_job(
+            "courses",
+            store=store,
+            clients=Clients(udemy, l360),
+            options=env.options,
+            now=env.now,
+            lock_ttl=TTL,
+            sleep=clock.sleep,
         )
 
 

@@ -28,14 +28,6 @@ def _report(status: str = "succeeded") -> RunReport:
 
 
 class TestRunReport:
-    @pytest.mark.parametrize(
-        ("status", "code"),
-        [("succeeded", 0), ("partial", 3), ("failed", 1), ("refused", 1), ("locked", 1)],
-    )
-    def test_exit_code(self, status: str, code: int) -> None:
-        """Each status maps to the CLI's exit code."""
-        assert _report(status).exit_code == code
-
     def test_duration(self) -> None:
         """Duration is the wall time between start and end."""
         assert _report().duration == 12.5

@@ -9,17 +9,13 @@ at once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from udemy360.cli import _factory
-from udemy360.domain import Now, utcnow
 from udemy360.logs import bind_run
-from udemy360.scheduling import DailyJob, Scheduler, Sleep
 
 if TYPE_CHECKING:
     from udemy360.config import Settings
@@ -30,32 +26,28 @@ logger = logging.getLogger(__name__)
 
 def make_job_runner(settings: Settings, store: Store) -> Callable[[str], Awaitable[object]]:
     """Return the callable the scheduler uses to run one job with fresh clients."""
-    from udemy360.sync import run_courses, run_statistics
+    from udemy360.sync import Clients, as_job, run_job
 
-    async def run_job(job: str) -> object:
+    async def run(job: str) -> object:
         row = store.get_connection(settings.connection_id)
         if row is None or not row.active:
             logger.warning("connection %s is deactivated: %s skipped", settings.connection_id, job)
             return None
         options = _factory.sync_options(settings, integration_id=row.integration_id)
-        started = utcnow()
         try:
             async with (
                 _factory.udemy_client(settings) as udemy,
                 _factory.learning360_client(settings) as l360,
             ):
                 with bind_run(connection=settings.connection_id, job=job):
-                    if job == "courses":
-                        report = await run_courses(store, udemy, l360, options)
-                    else:
-                        report = await run_statistics(store, udemy, l360, options)
+                    report = await run_job(
+                        as_job(job), store=store, clients=Clients(udemy, l360), options=options
+                    )
         except Exception:
             # The service's outermost boundary: an unexpected error (a bug, the database gone)
-            # is logged with its traceback and ends this job only; tomorrow's run still happens.
+            # is logged with its traceback and ends this job only; tomorrow's run still happens
+            # (the engine closed the run as aborted, or the next run closes it as interrupted).
             logger.exception("job %s crashed; the service goes on", job)
-            closed = close_interrupted_runs(store, settings.connection_id, started)
-            if closed:
-                logger.info("closed crashed runs %s as aborted", closed)
             return None
         logger.info(
             "job %s finished: run_id=%s status=%s counts=%s",
@@ -66,7 +58,7 @@ def make_job_runner(settings: Settings, store: Store) -> Callable[[str], Awaitab
         )
         return report
 
-    return run_job
+    return run
 
 
 def last_started(store: Store, connection_id: str) -> Callable[[str], datetime | None]:
@@ -77,26 +69,6 @@ def last_started(store: Store, connection_id: str) -> Callable[[str], datetime |
         return row.started_at if row is not None else None
 
     return lookup
-
-
-def close_interrupted_runs(store: Store, connection_id: str, since: datetime) -> list[int]:
-    """Mark runs of this process still "running" as aborted, so no half-recorded run remains."""
-    from udemy360.store import RunStatus
-
-    closed = []
-    for row in store.list_runs(connection_id, limit=10):
-        if row.status == RunStatus.RUNNING and row.started_at >= since:
-            store.finish_run(
-                row.run_id,
-                status=RunStatus.ABORTED,
-                ended_at=utcnow(),
-                counts=dict(row.counts),
-                calls=dict(row.calls),
-                errors=["interrupted by shutdown; the next run resumes its bulk operations"],
-                report={},
-            )
-            closed.append(row.run_id)
-    return closed
 
 
 async def serve(
@@ -113,7 +85,6 @@ async def serve(
     from udemy360.store import Store
 
     store = Store.open(settings.store_url)
-    started = clock()
     try:
         row = store.get_connection(settings.connection_id)
         if row is None or not row.integration_id:
@@ -162,12 +133,9 @@ async def serve(
                 if not done:
                     logger.warning("the current job did not finish in %.0fs: cancelling it", grace)
                     task.cancel()
-            try:
+            # a cancelled job's run was closed as aborted by the engine itself
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                closed = close_interrupted_runs(store, settings.connection_id, started)
-                if closed:
-                    logger.info("closed interrupted runs %s as aborted", closed)
         finally:
             if install_signals:
                 for sig in signals:

@@ -446,7 +446,7 @@ async def sync_async(
     """Run ``jobs`` ("courses", "stats") in order and return their reports."""
     from udemy360.cli._render import progress_sink
     from udemy360.logs import bind_run
-    from udemy360.sync import run_courses, run_statistics
+    from udemy360.sync import Clients, JobRequest, as_job, run_job
 
     store = _factory.open_store(settings)
     reports: list[RunReport] = []
@@ -462,20 +462,19 @@ async def sync_async(
                     bind_run(connection=settings.connection_id, job=job),
                     progress_sink(progress) as sink,
                 ):
-                    if job == "courses":
-                        report = await run_courses(
-                            store,
-                            udemy,
-                            l360,
-                            options,
-                            dry_run=dry_run,
-                            allow_mass_archive=allow_mass_archive,
-                            progress=sink,
-                        )
-                    else:
-                        report = await run_statistics(
-                            store, udemy, l360, options, dry_run=dry_run, full=full, progress=sink
-                        )
+                    request = JobRequest(
+                        as_job(job),
+                        dry_run=dry_run,
+                        full=full,
+                        allow_mass_archive=allow_mass_archive,
+                    )
+                    report = await run_job(
+                        request,
+                        store=store,
+                        clients=Clients(udemy, l360),
+                        options=options,
+                        progress=sink,
+                    )
                 reports.append(report)
                 if render:
                     render_report(console(), report)
@@ -490,9 +489,16 @@ async def sync_async(
     return reports
 
 
+def run_exit_code(report: RunReport) -> int:
+    """0 succeeded, 3 partial (some items failed), 1 failed, refused, locked or aborted."""
+    if report.status == "succeeded":
+        return EXIT_OK
+    return EXIT_PARTIAL if report.status == "partial" else EXIT_FAILED
+
+
 def combined_exit_code(reports: list[RunReport]) -> int:
     """1 if any run failed, else 3 if any finished with item errors, else 0."""
-    codes = {report.exit_code for report in reports}
+    codes = {run_exit_code(report) for report in reports}
     if EXIT_FAILED in codes:
         return EXIT_FAILED
     if EXIT_PARTIAL in codes:

@@ -9,7 +9,18 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 Job = Literal["courses", "stats"]
-Status = Literal["succeeded", "partial", "failed", "refused", "locked"]
+JOBS: tuple[Job, ...] = ("courses", "stats")
+
+
+def as_job(name: str) -> Job:
+    """The job called ``name``; ``ValueError`` for any other name."""
+    for job in JOBS:
+        if job == name:
+            return job
+    raise ValueError(f"unknown job {name!r}: expected one of {', '.join(JOBS)}")
+
+
+Status = Literal["succeeded", "partial", "failed", "refused", "locked", "aborted"]
 
 #: Counters every report carries, zero when nothing happened.
 COUNT_KEYS: tuple[str, ...] = (
@@ -25,14 +36,6 @@ COUNT_KEYS: tuple[str, ...] = (
     "unmatched",
     "held",
 )
-
-_EXIT_CODES: Mapping[str, int] = {
-    "succeeded": 0,
-    "partial": 3,
-    "failed": 1,
-    "refused": 1,
-    "locked": 1,
-}
 
 
 class ProgressSink(Protocol):
@@ -69,11 +72,6 @@ class RunReport:
     def duration(self) -> float:
         """Wall time of the run in seconds."""
         return (self.ended_at - self.started_at).total_seconds()
-
-    @property
-    def exit_code(self) -> int:
-        """0 succeeded, 3 partial, 1 failed/refused/locked."""
-        return _EXIT_CODES[self.status]
 
     def to_dict(self) -> dict[str, object]:
         """Return a JSON-ready dict (datetimes as ISO 8601)."""
@@ -122,7 +120,7 @@ class RunReport:
 
 
 def _status(value: object) -> Status:
-    for status in ("succeeded", "partial", "failed", "refused", "locked"):
+    for status in ("succeeded", "partial", "failed", "refused", "locked", "aborted"):
         if value == status:
             return status
     return "failed"

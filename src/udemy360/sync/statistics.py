@@ -9,16 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Final
 
-from udemy360.domain import Now, utcnow
 from udemy360.learning360 import (
     BulkItemResult,
     BulkOperation,
     ExternalStatistic,
-    Learning360Client,
 )
 from udemy360.mapping import (
     MappedStatistic,
@@ -36,18 +34,16 @@ from udemy360.store import (
     StatRow,
     StatState,
     StatUpdate,
-    Store,
 )
-from udemy360.sync._run import LOCK_TTL, Run, Sleep, is_unknown_learner
-from udemy360.sync.options import SyncOptions
+from udemy360.sync.context import RunContext
 from udemy360.sync.plan import (
     KnownStat,
     next_retry_at,
     plan_statistic,
 )
-from udemy360.sync.report import Job, ProgressSink, RunReport, Status
+from udemy360.sync.report import Status
+from udemy360.sync.resume import SentStat, StatBatch, dump, load
 from udemy360.udemy import (
-    UdemyClient,
     UdemyCourseActivity,
 )
 
@@ -68,14 +64,25 @@ def _known_stat(row: StatRow) -> KnownStat:
     )
 
 
-class _StatsRun(Run):
-    job: Job = "stats"
+class StatisticsRun:
+    """The statistics job: learners' activity on synced courses."""
+
+    job: Final = "stats"
     # statistics are simply sent again after a crash: with a stable firstActivityAt,
     # 360Learning updates the same attempt (research/360learning-api.md §15.2)
-    op_types = ("stats",)
+    op_types: Final = ("stats",)
 
-    def __init__(self, *args: object, full: bool | None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, ctx: RunContext, *, full: bool | None = None) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.udemy = ctx.udemy
+        self.l360 = ctx.l360
+        self.options = ctx.options
+        self.conn = ctx.conn
+        self.tally = ctx.tally
+        self.dry_run = ctx.dry_run
+        self.now = ctx.now
+        self.progress = ctx.progress
         self.requested_full = full
         self.pull_all = False
         self.from_date: datetime | None = None
@@ -85,34 +92,43 @@ class _StatsRun(Run):
         # sent from the store before the pull: the pull does not send them again unchanged
         self.resent: set[tuple[str, str]] = set()
 
-    def decide_full(self, started: datetime) -> None:
+    def decide_full(self, started: datetime) -> bool:
+        """Full on request, else weekly; a run with no successful predecessor pulls everything."""
         last = self.store.last_successful_run(self.conn, "stats")
         if self.requested_full is not None:
-            self.full = self.requested_full
+            full = self.requested_full
         else:
             last_full = self.store.last_successful_run(self.conn, "stats", full=True)
             every = timedelta(days=self.options.full_stats_every_days)
-            self.full = last_full is None or started - last_full.started_at >= every
-        if self.full or last is None:
+            full = last_full is None or started - last_full.started_at >= every
+        if full or last is None:
             self.pull_all = True
         else:
             self.from_date = last.started_at - timedelta(days=self.options.stats_overlap_days)
+        return full
 
-    async def resume_results(self, pending: BulkOpRow, results: Sequence[BulkItemResult]) -> None:
+    async def resume(self, pending: BulkOpRow) -> None:
         """Record a crashed run's statistics as it would have: state, hash, firstActivityAt."""
-        raw = pending.context.get("items")
-        sent = [_SentStat.from_json(x) for x in raw] if isinstance(raw, list) else []
-        if not sent or any(s is None for s in sent):
+        batch = load(StatBatch, pending.context)
+        if batch is None:
             return  # recorded by an older version: the next pull sends them once more
-        by_key = {_stat_key(r.input): r for r in results}
+        results = await self._results(pending.op_id, batch.items)
         now = self.now()
         updates = [
-            self._outcome(s, by_key.get(s.key), s.payload_from, now) for s in sent if s is not None
+            self._outcome(s, results.get(s.key), partial(_payload_from, s), now)
+            for s in batch.items
         ]
-        await self.db(self.store.upsert_stats, self.conn, updates)
-        self.flush_outcomes()
+        await self.ctx.db(self.store.upsert_stats, self.conn, updates)
+        self.ctx.flush_outcomes()
 
-    async def body(self, started: datetime) -> Status:
+    async def _results(
+        self, op_id: str, sent: Sequence[SentStat]
+    ) -> dict[tuple[str, str], BulkItemResult]:
+        """An operation's per-item results, by the store's key of each statistic sent."""
+        return {_stat_key(r.input): r for r in await self.l360.get_operation_results(op_id)}
+
+    async def run(self, started: datetime) -> Status:
+        """Send what the store holds back, then pull Udemy's activity and send what changed."""
         if await self._resend_from_store():
             # held rows stored before payloads were kept: rebuild them from a full pull
             self.pull_all = True
@@ -124,7 +140,7 @@ class _StatsRun(Run):
                 await self._page(page.items, tasks)
                 for problem in page.problems:
                     self.tally.add("skipped")
-                    self.outcomes.append(
+                    self.ctx.outcomes.append(
                         ItemOutcome(
                             "statistic", str(problem.record_id or "?"), "skipped", problem.reason
                         )
@@ -135,7 +151,7 @@ class _StatsRun(Run):
         self.progress.finish("statistics")
         if self.pull_all and not self.dry_run:
             self._expire_unrebuildable(started)
-        return self.status_from_tally()
+        return self.ctx.status_from_tally()
 
     def _expire_unrebuildable(self, started: datetime) -> None:
         """Expire held rows without a payload that a whole activity pull did not find.
@@ -207,7 +223,9 @@ class _StatsRun(Run):
         ]
         self.tally.add("fetched", len(activity))
         keys = {(str(r.course_id), mail) for r, mail in activity if mail is not None}
-        known, courses = await self.db(self._lookup, keys, {str(r.course_id) for r, _ in activity})
+        known, courses = await self.ctx.db(
+            self._lookup, keys, {str(r.course_id) for r, _ in activity}
+        )
         held: list[StatUpdate] = []
         seen_keys: set[tuple[str, str]] = set()
         for r, mail in activity:
@@ -225,7 +243,7 @@ class _StatsRun(Run):
             )
             if isinstance(mapped, SkippedRow):
                 self.tally.add("skipped")
-                self.outcomes.append(
+                self.ctx.outcomes.append(
                     ItemOutcome("statistic", ext, "skipped", f"{mapped.reason}: {mapped.detail}")
                 )
                 continue
@@ -236,7 +254,9 @@ class _StatsRun(Run):
             if key in self.resent and row is not None and row.payload_hash == mapped.hash:
                 continue  # just sent from the store, and Udemy has nothing newer
             prior = _known_stat(row) if row is not None else None
-            action = plan_statistic(mapped.hash, prior, course_known=course_known, full=self.full)
+            action = plan_statistic(
+                mapped.hash, prior, course_known=course_known, full=self.ctx.full
+            )
             if action in ("unchanged", "completed"):
                 self.tally.add("unchanged")
             elif action == "hold":
@@ -249,7 +269,7 @@ class _StatsRun(Run):
                         payload_hash=mapped.hash,
                         first_activity_at=row.first_activity_at if row else None,
                         completed=row.completed if row else False,
-                        run_id=self.run_id,
+                        run_id=self.ctx.run_id,
                         # sent from the store once the course arrives (no re-pull needed)
                         payload=mapped.statistic.model_dump(
                             mode="json", by_alias=True, exclude_none=True
@@ -264,7 +284,7 @@ class _StatsRun(Run):
                 if len(self.batch) >= self.options.stats_batch_size:
                     await self._send(tasks)
         if held and not self.dry_run:
-            await self.db(self.store.upsert_stats, self.conn, held)
+            await self.ctx.db(self.store.upsert_stats, self.conn, held)
 
     def _lookup(
         self, keys: set[tuple[str, str]], course_ids: set[str]
@@ -278,32 +298,28 @@ class _StatsRun(Run):
         stats: list[ExternalStatistic] = [m.statistic for m in batch]
         op = await self.l360.submit_statistics(self.options.integration_id, stats)
         del stats
-        sent = [_SentStat.of(m, before) for m, before in zip(batch, prior, strict=True)]
+        sent = [_sent_stat(m, before) for m, before in zip(batch, prior, strict=True)]
         # what a resumed run needs to record the results as this one would (not the payloads)
-        context = {"items": [s.to_json() for s in sent]}
-        await self.submit_and_record("stats", op, len(batch), context)
-        del context
+        await self.ctx.record_operation("stats", op, len(batch), dump(StatBatch(items=tuple(sent))))
         tasks.create_task(self._finish(op, batch, sent))
 
     async def _finish(
-        self, op: BulkOperation, batch: Sequence[MappedStatistic], sent: Sequence[_SentStat]
+        self, op: BulkOperation, batch: Sequence[MappedStatistic], sent: Sequence[SentStat]
     ) -> None:
-        done = await self.wait(op)
-        results = await self.l360.get_operation_results(op.id)
-        by_key = {_stat_key(r.input): r for r in results}
-        del results
+        done = await self.ctx.wait(op)
+        by_key = await self._results(op.id, sent)
         now = self.now()
         updates = [
             self._outcome(s, by_key.get(s.key), partial(_wire, mapped), now)
             for mapped, s in zip(batch, sent, strict=True)
         ]
-        await self.db(self.store.upsert_stats, self.conn, updates)
-        self.finish_op(op.id, done.status)
-        self.flush_outcomes()
+        await self.ctx.db(self.store.upsert_stats, self.conn, updates)
+        self.ctx.finish_operation(op.id, done.status)
+        self.ctx.flush_outcomes()
 
     def _outcome(
         self,
-        s: _SentStat,
+        s: SentStat,
         result: BulkItemResult | None,
         payload: Callable[[BulkItemResult | None], Mapping[str, object] | None],
         now: datetime,
@@ -323,13 +339,13 @@ class _StatsRun(Run):
                 first_activity_at=s.first_activity_at,
                 completed=s.completed,
                 last_sent_at=now,
-                run_id=self.run_id,
+                run_id=self.ctx.run_id,
             )
         message = (result.error_message if result else None) or "no result for this item"
         if is_unknown_learner(message):
             self.tally.add("unmatched")
             self.tally.unmatched[mail] += 1
-            self.outcomes.append(ItemOutcome("statistic", course, "unmatched", message, mail))
+            self.ctx.outcomes.append(ItemOutcome("statistic", course, "unmatched", message, mail))
             # re-sent only when the Udemy row changes or on a full pull: no payload kept
             return StatUpdate(
                 external_course_id=course,
@@ -339,9 +355,9 @@ class _StatsRun(Run):
                 first_activity_at=s.prior_first_activity_at,
                 completed=s.prior_completed,
                 last_error=message,
-                run_id=self.run_id,
+                run_id=self.ctx.run_id,
             )
-        self.item_error("statistic", course, message, mail)
+        self.ctx.item_error("statistic", course, message, mail)
         attempts = s.attempts + 1
         return StatUpdate(
             external_course_id=course,
@@ -351,7 +367,7 @@ class _StatsRun(Run):
             first_activity_at=s.prior_first_activity_at,
             completed=s.prior_completed,
             last_error=message,
-            run_id=self.run_id,
+            run_id=self.ctx.run_id,
             # sent again from the store with backoff, MAX_STATISTIC_ATTEMPTS times at most
             payload=payload(result),
             attempts=attempts,
@@ -369,87 +385,23 @@ def _wire(mapped: MappedStatistic, _result: BulkItemResult | None) -> Mapping[st
 MAX_STATISTIC_ATTEMPTS = 5
 
 
-@dataclass(frozen=True, slots=True)
-class _SentStat:
-    """What the engine keeps of a statistic while its batch is in flight (not the payload).
+def _sent_stat(mapped: MappedStatistic, before: KnownStat | None) -> SentStat:
+    return SentStat(
+        course=mapped.external_course_id,
+        learner=mapped.learner_mail,
+        hash=mapped.hash,
+        first_activity_at=mapped.statistic.first_activity_at,
+        completed=mapped.completed,
+        was_sent=before is not None and before.state == "sent",
+        prior_first_activity_at=before.first_activity_at if before else None,
+        prior_completed=before.completed if before else False,
+        attempts=before.attempts if before else 0,
+    )
 
-    Stored with the bulk operation (``to_json``), so a run resuming it after a crash records
-    the sent ``firstActivityAt`` and hash as the crashed run would have.
-    """
 
-    key: tuple[str, str]
-    hash: str
-    first_activity_at: datetime
-    completed: bool
-    was_sent: bool = False
-    prior_first_activity_at: datetime | None = None
-    prior_completed: bool = False
-    attempts: int = 0
-
-    @classmethod
-    def of(cls, mapped: MappedStatistic, before: KnownStat | None) -> _SentStat:
-        return cls(
-            key=(mapped.external_course_id, mapped.learner_mail),
-            hash=mapped.hash,
-            first_activity_at=mapped.statistic.first_activity_at,
-            completed=mapped.completed,
-            was_sent=before is not None and before.state == "sent",
-            prior_first_activity_at=before.first_activity_at if before else None,
-            prior_completed=before.completed if before else False,
-            attempts=before.attempts if before else 0,
-        )
-
-    def to_json(self) -> list[object]:
-        """Return a compact JSON form (a list, since a batch holds up to 10,000 of them)."""
-        prior = self.prior_first_activity_at
-        return [
-            *self.key,
-            self.hash,
-            self.first_activity_at.isoformat(),
-            self.completed,
-            self.was_sent,
-            prior.isoformat() if prior is not None else None,
-            self.prior_completed,
-            self.attempts,
-        ]
-
-    @classmethod
-    def from_json(cls, data: object) -> _SentStat | None:
-        """Rebuild a statistic saved with ``to_json``; None when the data is not one."""
-        if not isinstance(data, list) or len(data) != 9:
-            return None
-        course, mail, hash_, first, completed, was_sent, prior, prior_completed, attempts = data
-        if not (
-            isinstance(course, str)
-            and isinstance(mail, str)
-            and isinstance(hash_, str)
-            and isinstance(first, str)
-            and isinstance(completed, bool)
-            and isinstance(was_sent, bool)
-            and isinstance(prior, str | None)
-            and isinstance(prior_completed, bool)
-            and isinstance(attempts, int)
-        ):
-            return None
-        try:
-            first_at = datetime.fromisoformat(first)
-            prior_at = datetime.fromisoformat(prior) if prior is not None else None
-        except ValueError:
-            return None
-        return cls(
-            (course, mail),
-            hash_,
-            first_at,
-            completed,
-            was_sent,
-            prior_at,
-            prior_completed,
-            attempts,
-        )
-
-    def payload_from(self, result: BulkItemResult | None) -> Mapping[str, object] | None:
-        """The statistic as sent, read back from its bulk result (kept when it failed)."""
-        return dict(result.input) if result is not None else None
+def _payload_from(_sent: SentStat, result: BulkItemResult | None) -> Mapping[str, object] | None:
+    """The statistic as sent, read back from its bulk result (kept when it failed)."""
+    return dict(result.input) if result is not None else None
 
 
 def _held_statistic(row: StatRow, lang: str | None) -> MappedStatistic | None:
@@ -480,41 +432,20 @@ def _course_active(row: ItemRow) -> bool:
     )
 
 
+# 360Learning's per-item message for a learner it does not know (research/360learning-api.md
+# §15.4 leaves it undocumented; these words are what the API and the sandbox use).
+_UNKNOWN_LEARNER_HINTS = ("user not found", "usernotfound", "unknown user", "no user")
+
+
+def is_unknown_learner(message: str | None) -> bool:
+    """Whether a statistic's per-item error means 360Learning does not know the learner."""
+    text = (message or "").lower().replace(" ", "")
+    return any(hint.replace(" ", "") in text for hint in _UNKNOWN_LEARNER_HINTS)
+
+
 def _stat_key(data: Mapping[str, object]) -> tuple[str, str]:
     course = data.get("courseIdentifier")
     user = data.get("userIdentifier")
     course_value = course.get("value") if isinstance(course, Mapping) else None
     user_value = user.get("value") if isinstance(user, Mapping) else None
     return (str(course_value), str(user_value).lower())
-
-
-async def run_statistics(
-    store: Store,
-    udemy: UdemyClient,
-    l360: Learning360Client,
-    options: SyncOptions,
-    *,
-    dry_run: bool = False,
-    full: bool | None = None,
-    now: Now = utcnow,
-    progress: ProgressSink | None = None,
-    lock_ttl: float = LOCK_TTL,
-    sleep: Sleep | None = None,
-) -> RunReport:
-    """Sync learners' statistics for synced courses; ``full=None`` does a weekly full pull.
-
-    ``lock_ttl`` and ``sleep`` work as in ``run_courses``.
-    """
-    run = _StatsRun(
-        store,
-        udemy,
-        l360,
-        options,
-        dry_run=dry_run,
-        now=now,
-        progress=progress,
-        lock_ttl=lock_ttl,
-        sleep=sleep,
-        full=full,
-    )
-    return await run.execute()

@@ -11,17 +11,20 @@ import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
-from udemy360.domain import ItemKind, Now, utcnow
+from udemy360.domain import ItemKind
 from udemy360.learning360 import (
     BulkItemResult,
     BulkOperation,
     ExternalCourse,
     Learning360AuthError,
-    Learning360Client,
     Learning360Error,
     Learning360NotFound,
+    Learning360RateLimited,
     Learning360ScopeError,
+    Learning360ServerError,
+    Learning360TransportError,
 )
 from udemy360.mapping import (
     MappedCourse,
@@ -36,10 +39,8 @@ from udemy360.store import (
     ItemRow,
     ItemState,
     ItemUpdate,
-    Store,
 )
-from udemy360.sync._run import LOCK_TTL, Run, Sleep, chunks
-from udemy360.sync.options import SyncOptions
+from udemy360.sync.context import RunContext, chunks
 from udemy360.sync.plan import (
     ItemAction,
     KnownItem,
@@ -49,9 +50,9 @@ from udemy360.sync.plan import (
     plan_course_tags,
     plan_item,
 )
-from udemy360.sync.report import Job, ProgressSink, RunReport, Status
+from udemy360.sync.report import Status
+from udemy360.sync.resume import ArchiveBatch, ItemBatch, SentArchive, SentItem, dump, load
 from udemy360.udemy import (
-    UdemyClient,
     UdemyCourse,
     UdemyLearningPath,
     UdemyPage,
@@ -62,80 +63,6 @@ logger = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------------
 # catalog
-
-
-_ACTIONS: tuple[ItemAction, ...] = ("create", "update", "restore", "unchanged", "deferred")
-
-
-@dataclass(frozen=True, slots=True)
-class _SentItem:
-    """What the engine keeps of an item while its batch is in flight (not the payload).
-
-    It is also stored with the bulk operation (``to_json``), so a run that resumes the
-    operation after a crash records its results exactly as the crashed run would have.
-    """
-
-    external_id: str
-    kind: ItemKind
-    udemy_id: int
-    hash: str
-    video_url: str | None
-    action: ItemAction
-    attempts: int
-    course_id: str | None
-    tag_names: tuple[str, ...]
-    default_lang: str | None = None
-    is_new: bool = False  # no store row before this run: 360Learning cannot have tags on it
-
-    def to_json(self) -> list[object]:
-        """Return a compact JSON form (a list, since a batch holds up to 10,000 of them)."""
-        return [
-            self.external_id,
-            self.kind,
-            self.udemy_id,
-            self.hash,
-            self.video_url,
-            self.action,
-            self.attempts,
-            self.course_id,
-            list(self.tag_names),
-            self.default_lang,
-            self.is_new,
-        ]
-
-    @classmethod
-    def from_json(cls, data: object) -> _SentItem | None:
-        """Rebuild an item saved with ``to_json``; None when the data is not one."""
-        if not isinstance(data, list) or len(data) != 11:
-            return None
-        ext, kind, udemy_id, hash_, video, action, attempts, course_id, tags, lang, new = data
-        if not (
-            isinstance(ext, str)
-            and kind in ("course", "learning_path")
-            and isinstance(udemy_id, int)
-            and isinstance(hash_, str)
-            and isinstance(video, str | None)
-            and action in _ACTIONS
-            and isinstance(attempts, int)
-            and isinstance(course_id, str | None)
-            and isinstance(tags, list)
-            and isinstance(lang, str | None)
-            and isinstance(new, bool)
-        ):
-            return None
-        return cls(
-            external_id=ext,
-            kind="course" if kind == "course" else "learning_path",
-            udemy_id=udemy_id,
-            hash=hash_,
-            video_url=video,
-            action=next(a for a in _ACTIONS if a == action),
-            attempts=attempts,
-            course_id=course_id,
-            tag_names=tuple(str(t) for t in tags),
-            default_lang=lang,
-            is_new=new,
-        )
 
 
 def _known_item(row: ItemRow) -> KnownItem:
@@ -150,6 +77,10 @@ def _known_item(row: ItemRow) -> KnownItem:
         next_retry_at=row.next_retry_at,
     )
 
+
+#: Errors that say an endpoint is down or throttled, not that one item is wrong: they spend the
+#: run's budget for that endpoint (``RunContext.budget``).
+_OUTAGE = (Learning360ServerError, Learning360TransportError, Learning360RateLimited)
 
 #: Udemy pages read ahead of the page being processed (per run, both listings together):
 #: enough to keep the client's concurrent window busy while a batch waits for a bulk slot.
@@ -172,12 +103,23 @@ def _compact_results(results: Sequence[BulkItemResult]) -> dict[str, _Outcome]:
     }
 
 
-class _CourseRun(Run):
-    job: Job = "courses"
-    op_types = ("courses", "archive")
+class CatalogRun:
+    """The catalog job: courses and public learning paths, tags, archiving and restoring."""
 
-    def __init__(self, *args: object, allow_mass_archive: bool, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    job: Final = "courses"
+    op_types: Final = ("courses", "archive")
+
+    def __init__(self, ctx: RunContext, *, allow_mass_archive: bool = False) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.udemy = ctx.udemy
+        self.l360 = ctx.l360
+        self.options = ctx.options
+        self.conn = ctx.conn
+        self.tally = ctx.tally
+        self.dry_run = ctx.dry_run
+        self.now = ctx.now
+        self.progress = ctx.progress
         self.allow_mass_archive = allow_mass_archive
         self.listings: list[ListingTally] = []
         self.tag_ids: dict[str, str] = {}
@@ -186,31 +128,37 @@ class _CourseRun(Run):
         self.tag_lock = asyncio.Lock()
         # the batch being built: payloads and the small per-item record kept while in flight
         self.buffer: list[ExternalCourse] = []
-        self.buffer_items: list[_SentItem] = []
+        self.buffer_items: list[SentItem] = []
         self.seen_at: datetime | None = None
         # a dry run keeps what it saw in memory: it writes no seen marks (see docs/sync.md)
         self.dry_seen: set[str] = set()
 
-    async def resume_results(self, pending: BulkOpRow, results: Sequence[BulkItemResult]) -> None:
-        if pending.op_type == "archive":
-            archived = [
-                str(r.input.get("externalId"))
-                for r in results
-                if r.ok and r.input.get("externalId")
-            ]
-            self.store.mark_archived(self.conn, archived, self.now())
-            self.tally.add("archived", len(archived))
-            return
-        raw = pending.context.get("items")
-        items = [_SentItem.from_json(x) for x in raw] if isinstance(raw, list) else []
-        sent = [item for item in items if item is not None]
-        if not sent or len(sent) != len(items):
-            self.resume_course_ids(results)
-            return
-        # record the batch as the crashed run would have: hashes, course ids, restore, tags
-        await self._record_batch(sent, _compact_results(results))
+    def decide_full(self, started: datetime) -> bool:
+        """A catalog run always reads the whole catalog."""
+        return False
 
-    async def body(self, started: datetime) -> Status:
+    async def resume(self, pending: BulkOpRow) -> None:
+        """Record a crashed run's batch as it would have: hashes, course ids, restore, tags."""
+        if pending.op_type == "archive":
+            archived = load(ArchiveBatch, pending.context)
+            if archived is None:
+                return  # recorded by an older version: the next run archives them again
+            ids = [a.external_id for a in archived.items]
+            outcomes = await self._results(pending.op_id, ids)
+            done = [ext for ext in ids if (o := outcomes.get(ext)) is not None and o.ok]
+            self.store.mark_archived(self.conn, done, self.now())
+            self.tally.add("archived", len(done))
+            return
+        batch = load(ItemBatch, pending.context)
+        if batch is None:
+            return  # recorded by an older version: the next listing sends them once more
+        sent = batch.items
+        await self._record_batch(
+            sent, await self._results(pending.op_id, [i.external_id for i in sent])
+        )
+
+    async def run(self, started: datetime) -> Status:
+        """Stream the listings, send what changed, then archive what left Udemy."""
         ctx = MappingContext(
             account_name=self.options.account_name,
             owner_lang=await self._owner_lang(),
@@ -223,9 +171,13 @@ class _CourseRun(Run):
         self.seen_at = seen_at
         async with asyncio.TaskGroup() as tasks:
             await self._stream(ctx, seen_at, tasks)
-        self.flush_outcomes()
+        self.ctx.flush_outcomes()
         await self._archive(seen_at)
-        return self.status_from_tally()
+        return self.ctx.status_from_tally()
+
+    async def _results(self, op_id: str, sent: Sequence[str]) -> dict[str, _Outcome]:
+        """An operation's per-item results, by the external id each was sent with."""
+        return _compact_results(await self.l360.get_operation_results(op_id))
 
     async def _owner_lang(self) -> str | None:
         """Return the integration owner's language, the fallback ``defaultLang``.
@@ -342,12 +294,14 @@ class _CourseRun(Run):
         self.tally.add("fetched", len(mapped) + len(problems))
         for problem in problems:
             record_id = getattr(problem, "record_id", None) or "?"
-            self.item_error(kind, str(record_id), str(getattr(problem, "reason", "invalid record")))
+            self.ctx.item_error(
+                kind, str(record_id), str(getattr(problem, "reason", "invalid record"))
+            )
         good = [m for m in mapped if isinstance(m, MappedCourse)]
         seen = [m.external_id for m in good] + list(problem_ids)
         for m in mapped:
             if isinstance(m, MappingProblem):
-                self.item_error(kind, m.external_id or str(m.udemy_id or "?"), m.reason)
+                self.ctx.item_error(kind, m.external_id or str(m.udemy_id or "?"), m.reason)
                 if m.external_id:
                     seen.append(m.external_id)
         # seen marks drive the archive diff; a dry run keeps them in memory instead, so the
@@ -356,7 +310,7 @@ class _CourseRun(Run):
             self.dry_seen.update(seen)
             known = self.store.get_items(self.conn, [m.external_id for m in good])
         else:
-            known = await self.db(self._mark_and_lookup, seen, good, seen_at)
+            known = await self.ctx.db(self._mark_and_lookup, seen, good, seen_at)
         now = self.now()
         langs: dict[str, str] = {}
         for m in good:
@@ -392,33 +346,22 @@ class _CourseRun(Run):
         # blocks while the client's bulk slots are busy: that is what bounds memory
         op = await self.l360.submit_courses(self.options.integration_id, payloads)
         del payloads  # the payloads are sent: only the small per-item records stay in flight
-        context = {"items": [item.to_json() for item in sent]}
-        await self.db(
-            self.store.record_bulk_operation,
-            self.conn,
-            self.run_id,
-            op.id,
-            "courses",
-            len(sent),
-            self.now(),
-            context=context,
+        await self.ctx.record_operation(
+            "courses", op, len(sent), dump(ItemBatch(items=tuple(sent)))
         )
-        del context
         tasks.create_task(self._finish_batch(op, sent))
 
-    async def _finish_batch(self, op: BulkOperation, items: Sequence[_SentItem]) -> None:
-        done = await self.wait(op)
+    async def _finish_batch(self, op: BulkOperation, items: Sequence[SentItem]) -> None:
+        done = await self.ctx.wait(op)
         outcomes = _compact_results(await self.l360.get_operation_results(op.id))
         await self._record_batch(items, outcomes)
-        self.finish_op(op.id, done.status)
+        self.ctx.finish_operation(op.id, done.status)
 
-    async def _record_batch(
-        self, items: Sequence[_SentItem], by_id: Mapping[str, _Outcome]
-    ) -> None:
+    async def _record_batch(self, items: Sequence[SentItem], by_id: Mapping[str, _Outcome]) -> None:
         """Record a finished upsert's results, then restore and tag the accepted items."""
         now = self.now()
         updates: list[ItemUpdate] = []
-        accepted: list[tuple[_SentItem, str]] = []
+        accepted: list[tuple[SentItem, str]] = []
         for item in items:
             result = by_id.get(item.external_id)
             course_id = (result.resource_id if result else None) or item.course_id
@@ -444,15 +387,15 @@ class _CourseRun(Run):
             else:
                 message = (result.error_message if result else None) or "no result for this item"
                 updates.append(self._failed(item, now, message))
-                self.item_error(item.kind, item.external_id, message)
-        await self.db(self.store.upsert_item_results, self.conn, updates)
+                self.ctx.item_error(item.kind, item.external_id, message)
+        await self.ctx.db(self.store.upsert_item_results, self.conn, updates)
         del updates
         for item, course_id in accepted:
             if item.action == "restore" or (self.options.tags_enabled and item.kind == "course"):
                 await self._after_upsert(item, course_id)
-        self.flush_outcomes()
+        self.ctx.flush_outcomes()
 
-    def _failed(self, item: _SentItem, now: datetime, message: str) -> ItemUpdate:
+    def _failed(self, item: SentItem, now: datetime, message: str) -> ItemUpdate:
         attempts = item.attempts + 1
         return ItemUpdate(
             external_id=item.external_id,
@@ -470,26 +413,50 @@ class _CourseRun(Run):
             seen_at=self.seen_at,
         )
 
-    async def _after_upsert(self, item: _SentItem, course_id: str) -> None:
+    async def _after_upsert(self, item: SentItem, course_id: str) -> None:
         """Restore and tag an accepted item; failures here are the item's, not the run's.
 
         The item's new hash is already stored; on any API failure (after the client's own
         retries) it is cleared again and the item marked failed, so a later run sends it
-        again and finishes the restore or the tags. Refused credentials stop the run.
+        again and finishes the restore or the tags. Refused credentials stop the run. An
+        endpoint that keeps failing (server, network, throttling) is not called again in this
+        run once its budget is spent: the remaining items wait for the next run.
         """
+        step = "restore" if item.action == "restore" else "tags"
         try:
             if item.action == "restore":
+                if not self.ctx.budget.open("restore"):
+                    return self._defer(item, course_id, "restore")
                 await self.l360.set_course_archived(course_id, False)
                 self.store.mark_restored(self.conn, [item.external_id], self.now())
                 self.tally.add("restored")
             if self.options.tags_enabled and item.kind == "course":
+                step = "tags"
+                if not self.ctx.budget.open("tags"):
+                    return self._defer(item, course_id, "tags")
                 await self._tag(item, course_id)
         except Learning360AuthError:
             raise
         except Learning360Error as exc:
-            failed = self._failed(_with_course(item, course_id), self.now(), str(exc))
+            failed = self._failed(
+                item.model_copy(update={"course_id": course_id}), self.now(), str(exc)
+            )
             self.store.upsert_item_results(self.conn, [failed])
-            self.item_error(item.kind, item.external_id, f"tags or restore failed: {exc}")
+            self.ctx.item_error(item.kind, item.external_id, f"{step} failed: {exc}")
+            if isinstance(exc, _OUTAGE) and self.ctx.budget.failed(step):
+                self.tally.error(
+                    f"360Learning's {step} endpoint kept failing: this run stops calling it; "
+                    "the remaining items are retried by the next run"
+                )
+        return None
+
+    def _defer(self, item: SentItem, course_id: str, step: str) -> None:
+        """Leave an item's restore or tags for the next run (its endpoint is out of budget)."""
+        message = f"{step} not tried: the endpoint kept failing in this run"
+        failed = self._failed(item.model_copy(update={"course_id": course_id}), self.now(), message)
+        self.store.upsert_item_results(self.conn, [failed])
+        self.tally.add("failed")
+        self.tally.add(f"{step}_deferred")
 
     async def _ensure_tag(self, name: str) -> str:
         key = name.strip().lower()
@@ -505,7 +472,7 @@ class _CourseRun(Run):
                 self.stored_tags[key] = tag_id
             return tag_id
 
-    async def _tag(self, item: _SentItem, course_id: str) -> None:
+    async def _tag(self, item: SentItem, course_id: str) -> None:
         await self._load_tags()  # already done, except when recording a resumed batch
         for attempt in (1, 2):
             wanted = [await self._ensure_tag(name) for name in item.tag_names]
@@ -531,11 +498,14 @@ class _CourseRun(Run):
             return
 
     async def _archive(self, seen_at: datetime) -> None:
-        kinds = ["course", *(["learning_path"] if self.options.learning_paths_enabled else [])]
+        kinds: tuple[ItemKind, ...] = (
+            ("course", "learning_path") if self.options.learning_paths_enabled else ("course",)
+        )
         unseen: list[str] = []
+        kinds_by_id: dict[str, ItemKind] = {}
         active = 0
         for kind in kinds:
-            for row in self.store.iter_items(self.conn, kind=kind):  # type: ignore[arg-type]
+            for row in self.store.iter_items(self.conn, kind=kind):
                 if row.state == ItemState.ARCHIVED or row.course_id is None:
                     continue
                 active += 1
@@ -544,6 +514,7 @@ class _CourseRun(Run):
                         unseen.append(row.external_id)
                 elif row.seen_at is None or row.seen_at < seen_at:
                     unseen.append(row.external_id)
+                    kinds_by_id[row.external_id] = kind
         check_archive(
             len(unseen),
             active,
@@ -558,20 +529,21 @@ class _CourseRun(Run):
             return
         for chunk in chunks(unseen, self.options.archive_batch_size):
             op = await self.l360.submit_archive(self.options.integration_id, chunk)
-            await self.submit_and_record("archive", op, len(chunk))
-            ended = await self.wait(op)
-            results = await self.l360.get_operation_results(op.id)
-            by_id = {str(r.input.get("externalId")): r for r in results}
+            sent = ArchiveBatch(
+                items=tuple(SentArchive(external_id=e, kind=kinds_by_id[e]) for e in chunk)
+            )
+            await self.ctx.record_operation("archive", op, len(chunk), dump(sent))
+            ended = await self.ctx.wait(op)
+            by_id = await self._results(op.id, chunk)
             done = [ext for ext in chunk if (r := by_id.get(ext)) is not None and r.ok]
             self.store.mark_archived(self.conn, done, self.now())
-            self.finish_op(op.id, ended.status)
+            self.ctx.finish_operation(op.id, ended.status)
             self.tally.add("archived", len(done))
             for ext in chunk:
                 r = by_id.get(ext)
                 if r is None or not r.ok:
                     message = (r.error_message if r else None) or "no result for this item"
-                    kind = "learning_path" if ext.startswith("lp-") else "course"
-                    self.item_error(kind, ext, f"archive failed: {message}")
+                    self.ctx.item_error(kinds_by_id[ext], ext, f"archive failed: {message}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,8 +572,8 @@ def _map_page(
     return [map_learning_path(path, ctx) for path in paths], path_ids
 
 
-def _sent_item(m: MappedCourse, action: ItemAction, item: KnownItem | None) -> _SentItem:
-    return _SentItem(
+def _sent_item(m: MappedCourse, action: ItemAction, item: KnownItem | None) -> SentItem:
+    return SentItem(
         external_id=m.external_id,
         kind=m.kind,
         udemy_id=m.udemy_id,
@@ -614,54 +586,3 @@ def _sent_item(m: MappedCourse, action: ItemAction, item: KnownItem | None) -> _
         default_lang=m.payload.default_lang,
         is_new=item is None,
     )
-
-
-def _with_course(item: _SentItem, course_id: str) -> _SentItem:
-    return _SentItem(
-        external_id=item.external_id,
-        kind=item.kind,
-        udemy_id=item.udemy_id,
-        hash=item.hash,
-        video_url=item.video_url,
-        action=item.action,
-        attempts=item.attempts,
-        course_id=course_id,
-        tag_names=item.tag_names,
-        default_lang=item.default_lang,
-        is_new=item.is_new,
-    )
-
-
-async def run_courses(
-    store: Store,
-    udemy: UdemyClient,
-    l360: Learning360Client,
-    options: SyncOptions,
-    *,
-    dry_run: bool = False,
-    allow_mass_archive: bool = False,
-    now: Now = utcnow,
-    progress: ProgressSink | None = None,
-    lock_ttl: float = LOCK_TTL,
-    sleep: Sleep | None = None,
-) -> RunReport:
-    """Sync the catalog: upsert new and changed items, tag them, archive what left Udemy.
-
-    Never raises for API trouble: the report's status says "failed", "refused" (mass-archive
-    guard; pass ``allow_mass_archive=True`` to override) or "locked". The lease on the
-    connection (``lock_ttl`` seconds) is renewed every ``lock_ttl / 3`` by a background task
-    that waits with ``sleep`` (``asyncio.sleep``; tests inject their own).
-    """
-    run = _CourseRun(
-        store,
-        udemy,
-        l360,
-        options,
-        dry_run=dry_run,
-        now=now,
-        progress=progress,
-        lock_ttl=lock_ttl,
-        sleep=sleep,
-        allow_mass_archive=allow_mass_archive,
-    )
-    return await run.execute()

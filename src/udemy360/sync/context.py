@@ -1,8 +1,10 @@
-"""What both runs share: the lock and its lease, resuming, bulk bookkeeping, the report.
+"""The run context: what every job's run is composed with.
 
-Each run takes the connection's lock, resumes bulk operations a crashed run left behind, does
-its job (``sync.courses``, ``sync.statistics``), records every outcome, and ends with a
-``RunReport`` persisted with the run. Client errors end the run as "failed", never as a traceback.
+A run takes the connection's lease, closes the runs a dead process left ``running``, resumes the
+bulk operations a crashed run left behind, lets its job do the work, records every outcome, and
+ends with a ``RunReport`` persisted with the run. Client errors end the run as "failed", never
+as a traceback. The jobs (``sync.catalog``, ``sync.statistics``) hold a context; they do not
+inherit from it.
 """
 
 from __future__ import annotations
@@ -12,16 +14,16 @@ import contextlib
 import logging
 import os
 import socket
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 import structlog
 
-from udemy360.domain import ItemKind, Now
+from udemy360.domain import Now
 from udemy360.learning360 import (
-    BulkItemResult,
     BulkOperation,
     BulkOperationFailed,
     Learning360Client,
@@ -31,21 +33,17 @@ from udemy360.learning360 import (
 from udemy360.store import (
     BulkOpRow,
     ItemOutcome,
-    ItemState,
-    ItemUpdate,
     Lease,
     LockHeld,
     LockLost,
     RunStatus,
     Store,
+    StoreDataError,
 )
 from udemy360.sync.errors import ArchiveGuardTripped, SyncError
 from udemy360.sync.options import SyncOptions
 from udemy360.sync.report import Job, ProgressSink, RunReport, Status, Tally, calls_delta
-from udemy360.udemy import (
-    UdemyClient,
-    UdemyError,
-)
+from udemy360.udemy import UdemyClient, UdemyError
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +56,50 @@ _R = TypeVar("_R")
 #: killed run on the same host is detected at once: see ``udemy360.store.lock``).
 LOCK_TTL = 120.0
 
+#: Per-item calls (tag PUTs, restores) to one endpoint that may fail in one run — each after the
+#: client's own retries — before the run stops calling it and leaves the rest for the next run.
+#: A tag outage then costs a few retry budgets, not one per course (hours on a large catalog).
+ENDPOINT_FAILURE_BUDGET = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Clients:
+    """The two API clients a run talks to (open, owned by the caller)."""
+
+    udemy: UdemyClient
+    l360: Learning360Client
+
+
+class JobRun(Protocol):
+    """One job's work, composed with a ``RunContext``."""
+
+    @property
+    def job(self) -> Job: ...
+
+    @property
+    def op_types(self) -> tuple[str, ...]:
+        """Bulk operation types this job resumes after a crash; the other job resumes the rest."""
+        ...
+
+    def decide_full(self, started: datetime) -> bool:
+        """Whether this run is a full one (statistics decide; the catalog is always whole)."""
+        ...
+
+    async def resume(self, pending: BulkOpRow) -> None:
+        """Record the results of a completed operation a crashed run of this job submitted."""
+        ...
+
+    async def run(self, started: datetime) -> Status:
+        """Do the job's work; return the run's status."""
+        ...
+
 
 def _owner(job: str) -> str:
     return f"{job}@{socket.gethostname()}:{os.getpid()}"
 
 
 def chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    """Consecutive slices of at most ``size`` items."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -73,17 +109,6 @@ def _first_error(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
     return exc
-
-
-# 360Learning's per-item message for a learner it does not know (research/360learning-api.md
-# §15.4 leaves it undocumented; these words are what the API and the sandbox use).
-_UNKNOWN_LEARNER_HINTS = ("user not found", "usernotfound", "unknown user", "no user")
-
-
-def is_unknown_learner(message: str | None) -> bool:
-    """Whether a statistic's per-item error means 360Learning does not know the learner."""
-    text = (message or "").lower().replace(" ", "")
-    return any(hint.replace(" ", "") in text for hint in _UNKNOWN_LEARNER_HINTS)
 
 
 class _NoProgress:
@@ -97,39 +122,57 @@ class _NoProgress:
         pass
 
 
-class Run:
-    """What both jobs share: lock, run row, call counting, report."""
+@dataclass(slots=True)
+class EndpointBudget:
+    """Failures per endpoint in one run; an endpoint past its budget is not called again."""
 
-    job: Job = "courses"
+    limit: int = ENDPOINT_FAILURE_BUDGET
+    failures: Counter[str] = field(default_factory=Counter)
+
+    def open(self, endpoint: str) -> bool:
+        """Whether the run may still call ``endpoint``."""
+        return self.failures[endpoint] < self.limit
+
+    def failed(self, endpoint: str) -> bool:
+        """Count a failure; return whether the endpoint just ran out of budget."""
+        self.failures[endpoint] += 1
+        return self.failures[endpoint] == self.limit
+
+
+class RunContext:
+    """Lease, run row, resume, bulk bookkeeping, outcomes and report of one run."""
 
     def __init__(
         self,
         store: Store,
-        udemy: UdemyClient,
-        l360: Learning360Client,
+        clients: Clients,
         options: SyncOptions,
         *,
+        job: Job,
         dry_run: bool,
         now: Now,
         progress: ProgressSink | None,
-        lock_ttl: float,
+        lock_ttl: float = LOCK_TTL,
         sleep: Sleep | None = None,
     ) -> None:
         self.store = store
-        self.udemy = udemy
-        self.l360 = l360
+        self.udemy = clients.udemy
+        self.l360 = clients.l360
         self.options = options
         self.conn = options.connection_id
+        self.job = job
         self.dry_run = dry_run
         self.now = now
         self.progress: ProgressSink = progress or _NoProgress()
         self.lock_ttl = lock_ttl
         self.sleep: Sleep = sleep or asyncio.sleep
         self.tally = Tally()
+        self.budget = EndpointBudget()
         self.full = False
         self.run_id: int | None = None
         self.lock_lost = False
         self.outcomes: list[ItemOutcome] = []
+        self._calls_before: tuple[dict[str, int], dict[str, int]] = ({}, {})
         # heavy store calls (batch lookups and upserts) go to a worker thread when the
         # store's connection pool allows it, so they never stall page reads and polls
         self.offload = store.supports_threads
@@ -140,19 +183,18 @@ class Run:
             return await asyncio.to_thread(fn, *args, **kwargs)
         return fn(*args, **kwargs)
 
-    #: bulk operation types this job resumes after a crash; the other job resumes the rest
-    op_types: tuple[str, ...] = ()
+    # -- the run ------------------------------------------------------------------------------
 
-    async def execute(self) -> RunReport:
+    async def execute(self, work: JobRun) -> RunReport:
+        """Run ``work`` under the connection's lease and return (and persist) its report."""
         started = self.now()
-        udemy_before = dict(self.udemy.call_counts)
-        l360_before = dict(self.l360.call_counts)
+        self._calls_before = (dict(self.udemy.call_counts), dict(self.l360.call_counts))
         try:
             lease = self.store.acquire_lock(self.conn, owner=_owner(self.job), ttl=self.lock_ttl)
         except LockHeld as exc:
             return self._locked_out(started, exc)
         try:
-            body = asyncio.create_task(self._locked(started, udemy_before, l360_before))
+            body = asyncio.create_task(self._locked(work, started))
             keeper = asyncio.create_task(self._keep_lease(lease, body))
             try:
                 return await body
@@ -164,11 +206,19 @@ class Run:
             lease.release()
 
     async def _keep_lease(self, lease: Lease, body: asyncio.Task[RunReport]) -> None:
-        """Renew the lease every third of its ttl; stop the run if another process took it."""
+        """Renew the lease every third of its ttl; stop the run if another process took it.
+
+        Each renewal also saves the run's counts, so a run whose process dies is closed by the
+        next one with what it had done.
+        """
         while True:
             await self.sleep(self.lock_ttl / 3)
             try:
                 lease.renew()
+                if self.run_id is not None:
+                    self.store.save_run_progress(
+                        self.run_id, self.tally.snapshot_counts(), self._calls()
+                    )
             except LockLost:
                 logger.error("lost the lock of connection %s: stopping the run", self.conn)
                 self.lock_lost = True
@@ -180,38 +230,19 @@ class Run:
     def _locked_out(self, started: datetime, exc: LockHeld) -> RunReport:
         """Report (and record, so ``udemy360 runs`` shows it) a run that found the lock held."""
         ended = self.now()
-        report = RunReport(
-            run_id=None,
-            connection_id=self.conn,
-            job=self.job,
-            status="locked",
-            dry_run=self.dry_run,
-            full=self.full,
-            started_at=started,
-            ended_at=ended,
-            counts=self.tally.snapshot_counts(),
-            calls={},
-            errors=(f"another run holds the lock: {exc.holder} until {exc.expires_at}",),
-        )
+        errors = (f"another run holds the lock: {exc.holder} until {exc.expires_at}",)
         if self.store.get_connection(self.conn) is None:
-            return report  # nothing to attach a run row to
+            return self._report(None, "locked", started, ended, calls={}, errors=errors)
         run_id = self.store.start_run(self.conn, self.job, dry_run=self.dry_run, now=started)
-        report = replace(report, run_id=run_id)
-        self.store.finish_run(
-            run_id,
-            status=RunStatus.LOCKED,
-            ended_at=ended,
-            counts=dict(report.counts),
-            calls={},
-            errors=list(report.errors),
-            report=report.to_dict(),
-        )
+        report = self._report(run_id, "locked", started, ended, calls={}, errors=errors)
+        self._persist(report)
         return report
 
-    async def _locked(
-        self, started: datetime, udemy_before: Mapping[str, int], l360_before: Mapping[str, int]
-    ) -> RunReport:
-        self.decide_full(started)
+    async def _locked(self, work: JobRun, started: datetime) -> RunReport:
+        # the lease is ours: any run of this connection still "running" belongs to a dead process
+        for run_id in self.store.close_interrupted_runs(self.conn, started):
+            logger.warning("closed run %s of connection %s as interrupted", run_id, self.conn)
+        self.full = work.decide_full(started)
         self.run_id = self.store.start_run(
             self.conn, self.job, dry_run=self.dry_run, full=self.full, now=started
         )
@@ -220,34 +251,43 @@ class Run:
             run_id=self.run_id, connection=self.conn, job=self.job
         )
         try:
-            return await self._run_body(self.run_id, started, udemy_before, l360_before)
+            try:
+                status = await self._guarded(work, started)
+            except BaseException:
+                self._abort(started)
+                raise
+            self.flush_outcomes()
+            report = self._report(self.run_id, status, started, self.now(), calls=self._calls())
+            self._persist(report)
+            logger.info(
+                "run finished: connection=%s run_id=%s job=%s status=%s",
+                self.conn,
+                self.run_id,
+                self.job,
+                status,
+            )
+            return report
         finally:
             structlog.contextvars.reset_contextvars(**tokens)
 
-    async def _run_body(
-        self,
-        run_id: int,
-        started: datetime,
-        udemy_before: Mapping[str, int],
-        l360_before: Mapping[str, int],
-    ) -> RunReport:
-        status: Status
+    async def _guarded(self, work: JobRun, started: datetime) -> Status:
+        """Run the job; turn API and engine errors into the run's status."""
         try:
             if not self.dry_run:
-                await self.resume_pending()
-            status = await self.body(started)
+                await self._resume_pending(work)
+            return await work.run(started)
         except ArchiveGuardTripped as exc:
             self.tally.error(exc.message)
-            status = "refused" if exc.reason == "mass_archive" else "failed"
+            return "refused" if exc.reason == "mass_archive" else "failed"
         except (UdemyError, Learning360Error, SyncError) as exc:
             self.tally.error(f"run failed: {exc}")
-            status = "failed"
+            return "failed"
         except BaseExceptionGroup as group:
             leaf = _first_error(group)
             if not isinstance(leaf, UdemyError | Learning360Error | SyncError):
                 raise
             self.tally.error(f"run failed: {leaf}")
-            status = "failed"
+            return "failed"
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if not self.lock_lost or task is None:
@@ -257,13 +297,34 @@ class Run:
                 "run stopped: another process took over the connection's lock; the next run"
                 " resumes from the store"
             )
-            status = "failed"
-        self.flush_outcomes()
-        ended = self.now()
+            return "failed"
+
+    def _abort(self, started: datetime) -> None:
+        """Close this run as aborted when something unexpected (a bug, a shutdown) ends it."""
+        report = self._report(self.run_id, "aborted", started, self.now(), calls=self._calls())
+        errors = [*report.errors, "aborted: the run ended unexpectedly; the next run resumes it"]
+        with contextlib.suppress(Exception):  # the database may be what failed
+            self.flush_outcomes()
+            self._persist(replace(report, errors=tuple(errors)))
+
+    def _calls(self) -> dict[str, int]:
+        udemy_before, l360_before = self._calls_before
         calls = calls_delta(udemy_before, self.udemy.call_counts, "udemy")
         calls.update(calls_delta(l360_before, self.l360.call_counts, "360"))
-        report = RunReport(
-            run_id=self.run_id,
+        return calls
+
+    def _report(
+        self,
+        run_id: int | None,
+        status: Status,
+        started: datetime,
+        ended: datetime,
+        *,
+        calls: Mapping[str, int],
+        errors: Sequence[str] | None = None,
+    ) -> RunReport:
+        return RunReport(
+            run_id=run_id,
             connection_id=self.conn,
             job=self.job,
             status=status,
@@ -272,50 +333,47 @@ class Run:
             started_at=started,
             ended_at=ended,
             counts=self.tally.snapshot_counts(),
-            calls=calls,
-            errors=tuple(self.tally.errors),
+            calls=dict(calls),
+            errors=tuple(self.tally.errors if errors is None else errors),
             unmatched=tuple(sorted(self.tally.unmatched.items())),
         )
+
+    def _persist(self, report: RunReport) -> None:
+        if report.run_id is None:
+            return
         self.store.finish_run(
-            run_id,
-            status=RunStatus(status),
-            ended_at=ended,
+            report.run_id,
+            status=RunStatus(report.status),
+            ended_at=report.ended_at,
             counts=dict(report.counts),
             calls=dict(report.calls),
             errors=list(report.errors),
             report=report.to_dict(),
         )
-        logger.info(
-            "run finished: connection=%s run_id=%s job=%s status=%s",
-            self.conn,
-            self.run_id,
-            self.job,
-            status,
-        )
-        return report
 
-    def decide_full(self, started: datetime) -> None:
-        """Decide whether this run is a full one (statistics only)."""
-
-    async def body(self, started: datetime) -> Status:
-        raise NotImplementedError
+    # -- outcomes -----------------------------------------------------------------------------
 
     def item_error(
         self, kind: str, external_id: str, message: str, mail: str | None = None
     ) -> None:
+        """Count and record one item's failure (the run goes on)."""
         self.tally.add("failed")
         self.tally.error(f"{kind} {external_id}{f' ({mail})' if mail else ''}: {message}")
         self.outcomes.append(ItemOutcome(kind, external_id, "error", message, mail))
 
     def flush_outcomes(self) -> None:
+        """Write the per-item outcomes gathered so far."""
         if self.outcomes and self.run_id is not None:
             self.store.add_item_outcomes(self.run_id, self.conn, self.outcomes)
         self.outcomes = []
 
     def status_from_tally(self) -> Status:
+        """ "partial" when some item failed, else "succeeded"."""
         return "partial" if self.tally.counts["failed"] else "succeeded"
 
-    async def submit_and_record(
+    # -- bulk operations ----------------------------------------------------------------------
+
+    async def record_operation(
         self,
         op_type: str,
         op: BulkOperation,
@@ -339,70 +397,48 @@ class Run:
         """Wait for a bulk operation to end; raise if it ended in error.
 
         A completed operation stays "pending" in the store until the caller recorded its
-        results (``finish_op``): a crash in between resumes by recording them again.
+        results (``finish_operation``): a crash in between resumes by recording them again.
         """
         try:
             done = await self.l360.wait_for_operation(op.id)
         except BulkOperationFailed:
-            self.finish_op(op.id, "error")
+            self.finish_operation(op.id, "error")
             raise
         if done.status == "error":
-            self.finish_op(op.id, "error")
+            self.finish_operation(op.id, "error")
             raise BulkOperationFailed(done.id, done.error_message, operation_type=done.type)
         return done
 
-    def finish_op(self, op_id: str, status: str) -> None:
+    def finish_operation(self, op_id: str, status: str) -> None:
         """Record that a bulk operation ended and its results are in the store."""
         self.store.finish_bulk_operation(op_id, status, self.now(), clear_context=True)
 
-    async def resume_pending(self) -> None:
-        """Poll the bulk operations a crashed run of this job left behind; record what they did."""
+    async def _resume_pending(self, work: JobRun) -> None:
+        """Poll the bulk operations a crashed run of this job left behind; record what they did.
+
+        An operation whose results cannot be recorded (the store refuses a value) is closed as
+        "unrecordable": its items are sent again by a later run, and it never blocks one.
+        """
         for pending in self.store.pending_bulk_operations(self.conn):
-            if pending.op_type not in self.op_types:
+            if pending.op_type not in work.op_types:
                 continue
             logger.info("resuming bulk operation %s (%s)", pending.op_id, pending.op_type)
             try:
                 done = await self.l360.wait_for_operation(pending.op_id)
             except BulkOperationFailed:
-                self.finish_op(pending.op_id, "error")
+                self.finish_operation(pending.op_id, "error")
                 continue
             except Learning360NotFound:
-                self.finish_op(pending.op_id, "lost")
+                self.finish_operation(pending.op_id, "lost")
                 continue
+            status: str = done.status
             if done.status == "completed":
-                results = await self.l360.get_operation_results(pending.op_id)
-                await self.resume_results(pending, results)
-            self.finish_op(pending.op_id, done.status)
-
-    async def resume_results(self, pending: BulkOpRow, results: Sequence[BulkItemResult]) -> None:
-        """Record the results of an operation a crashed run submitted (per job)."""
-
-    def resume_course_ids(self, results: Sequence[BulkItemResult]) -> None:
-        """Keep the course ids of an interrupted upsert whose batch context is unknown.
-
-        Only for operations recorded without context (older versions): their hashes stay
-        unknown, so the next listing sends those items once more (an idempotent upsert).
-        """
-        ok = [r for r in results if r.ok and r.resource_id]
-        ids = [str(r.input.get("externalId")) for r in ok]
-        known = self.store.get_items(self.conn, ids)
-        updates = []
-        for result, ext in zip(ok, ids, strict=True):
-            row = known.get(ext)
-            if row is not None and row.course_id:
-                continue
-            kind: ItemKind = "learning_path" if ext.startswith("lp-") else "course"
-            udemy_id = int(ext.removeprefix("lp-")) if ext.removeprefix("lp-").isdigit() else 0
-            updates.append(
-                ItemUpdate(
-                    external_id=ext,
-                    kind=kind,
-                    udemy_id=row.udemy_id if row else udemy_id,
-                    state=ItemState.ACTIVE,
-                    payload_hash=None,  # unknown: the next listing re-sends it (idempotent upsert)
-                    course_id=result.resource_id,
-                    last_sent_at=self.now(),
-                )
-            )
-        if updates:
-            self.store.upsert_item_results(self.conn, updates)
+                try:
+                    await work.resume(pending)
+                except StoreDataError as exc:
+                    status = "unrecordable"
+                    self.tally.error(
+                        f"the results of bulk operation {pending.op_id} could not be recorded"
+                        f" ({exc}); its items are sent again by the next listing"
+                    )
+            self.finish_operation(pending.op_id, status)
