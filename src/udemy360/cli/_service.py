@@ -9,13 +9,18 @@ at once.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from udemy360.cli import _factory
+from udemy360.domain import Now, utcnow
 from udemy360.logs import bind_run
+from udemy360.scheduling import DailyJob, Scheduler, Sleep
 
 if TYPE_CHECKING:
     from udemy360.config import Settings
