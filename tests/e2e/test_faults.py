@@ -35,7 +35,6 @@ class TestFaults:
         env.next_day()
         report = await env.courses()
         assert report.status == "failed"
-        assert report.exit_code == 1
         assert "failed" in report.errors[-1]
         assert len(env.active_external_ids()) == 30
         env.next_day()

@@ -6,7 +6,7 @@ from tests.e2e.conftest import make_env
 from udemy360.sandbox.seed import learner_email
 from udemy360.sandbox.udemy.tenant import ID_BASE
 from udemy360.store import StatState
-from udemy360.sync.setup import SetupRequest, delete_integration, setup_integration
+from udemy360.sync.admin.setup import SetupRequest, delete_integration, setup_integration
 
 COURSE = ID_BASE + 4
 

@@ -66,7 +66,7 @@ def _kill_mid_run(
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.e2e._engine_process", json.dumps(config)],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -22,7 +22,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from udemy360.store import ItemOutcomeRow, RunRow
     from udemy360.sync import RunReport
-    from udemy360.sync.check import CheckReport
+    from udemy360.sync.admin.check import CheckReport
 
 _MARKS: Final = {
     "pass": "[green]✓[/green]",

@@ -281,7 +281,7 @@ def config_encrypt(ctx: typer.Context) -> None:
 
 async def check_async(settings: Settings) -> int:
     """Run every check and print the verdicts; return the exit code."""
-    from udemy360.sync.check import CheckRequest, run_checks
+    from udemy360.sync.admin.check import CheckRequest, run_checks
 
     missing_udemy = _factory.missing(settings, _factory.UDEMY_REQUIRED)
     missing_l360 = _factory.missing(settings, _factory.L360_REQUIRED)
@@ -305,7 +305,7 @@ async def check_async(settings: Settings) -> int:
         if l360 is not None:
             await l360.aclose()
     render_check(console(), report)
-    return report.exit_code
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def _stored_integration(settings: Settings) -> str | None:
@@ -339,7 +339,12 @@ async def setup_async(
     settings: Settings, config_path: Path | None, *, dry_run: bool = False
 ) -> int:
     """Create or adopt the integration, record it in the store and the config file."""
-    from udemy360.sync.setup import SetupError, SetupRequest, ensure_integration, setup_integration
+    from udemy360.sync.admin.setup import (
+        SetupError,
+        SetupRequest,
+        ensure_integration,
+        setup_integration,
+    )
 
     settings.require(
         "udemy.account_name",
@@ -712,7 +717,7 @@ def deactivate(
 
 
 async def _delete_integration(settings: Settings, store: Store) -> str | None:
-    from udemy360.sync.setup import delete_integration
+    from udemy360.sync.admin.setup import delete_integration
 
     async with _factory.learning360_client(settings) as l360:
         return await delete_integration(l360, store, settings.connection_id)

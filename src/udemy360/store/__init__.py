@@ -6,7 +6,7 @@ URL. `Store` is the API; `udemy360.store.records` holds the ORM records for extr
 
 from __future__ import annotations
 
-from udemy360.store.errors import LockHeld, LockLost, StoreError, UnknownConnection
+from udemy360.store.errors import LockHeld, LockLost, StoreDataError, StoreError, UnknownConnection
 from udemy360.store.lock import Lease
 from udemy360.store.queries import Store, tag_key
 from udemy360.store.rows import (
@@ -41,6 +41,7 @@ __all__ = [
     "StatState",
     "StatUpdate",
     "Store",
+    "StoreDataError",
     "StoreError",
     "UnknownConnection",
     "tag_key",

@@ -978,6 +978,30 @@ class Store:
             if conn.execute(stmt).rowcount != 1:
                 raise LookupError(f"unknown run {run_id}")
 
+    def close_interrupted_runs(self, connection_id: str, now: datetime) -> list[int]:
+        """Temporary: close runs left running."""
+        closed = [
+            r.run_id
+            for r in self.list_runs(connection_id, limit=50)
+            if r.status == RunStatus.RUNNING
+        ]
+        for run_id in closed:
+            self.finish_run(
+                run_id,
+                status=RunStatus.ABORTED,
+                ended_at=now,
+                counts={},
+                calls={},
+                errors=["interrupted"],
+                report={},
+            )
+        return closed
+
+    def save_run_progress(
+        self, run_id: int, counts: Mapping[str, int], calls: Mapping[str, int]
+    ) -> None:
+        """Temporary."""
+
     def get_run(self, run_id: int) -> RunRow | None:
         """Return the run, or None."""
         with self._engine.connect() as conn:

@@ -6,8 +6,8 @@ Tree::
     ├── ArchiveGuardTripped   archiving was refused (too many items, or an incomplete listing)
     └── RunLocked             another run of the same connection holds the lock
 
-Client errors (``UdemyError``, ``Learning360Error``) never escape ``run_courses`` or
-``run_statistics``: the engine turns them into a "failed" run report.
+Client errors (``UdemyError``, ``Learning360Error``) never escape ``run_job``: the engine
+turns them into a "failed" run report.
 """
 
 from __future__ import annotations

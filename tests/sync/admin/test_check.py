@@ -11,7 +11,7 @@ from tests.contract.plugin import SANDBOX_BASE_URL, FakeTime
 from udemy360.learning360 import IntegrationSettings, Learning360Client, Learning360Credentials
 from udemy360.sandbox.learning360 import Learning360Sandbox
 from udemy360.sandbox.udemy import UdemySandbox, UdemyTenant
-from udemy360.sync.check import CheckReport, CheckRequest, run_checks
+from udemy360.sync.admin.check import CheckReport, CheckRequest, run_checks
 from udemy360.udemy import UdemyClient, UdemyCredentials
 
 UNKNOWN_ID = "aaaaaaaaaaaaaaaaaaaaaaaa"
@@ -87,7 +87,7 @@ class TestAllGood:
         """With valid settings every verdict passes and the exit code is 0."""
         report = await check(udemy, l360_client, request_for(l360_sandbox, integration_id))
         assert [r.key for r in report.results if r.status != "pass"] == []
-        assert report.exit_code == 0
+        assert report.ok
         assert "12 courses" in report.get("udemy.credentials").detail
 
     async def test_probes_write_nothing(
@@ -121,7 +121,7 @@ class TestFailures:
         assert verdict.fix is not None
         assert "udemy.client_secret" in verdict.fix
         assert "wrong-secret" not in repr(report)
-        assert report.exit_code == 1
+        assert not report.ok
 
     async def test_bad_360_credentials(
         self,
@@ -228,4 +228,4 @@ class TestFailures:
         report = await check(None, None, request)
         assert "udemy.client_secret" in report.get("udemy.credentials").detail
         assert "learning360.client_id" in report.get("360.credentials").detail
-        assert report.exit_code == 1
+        assert not report.ok

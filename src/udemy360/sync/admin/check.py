@@ -69,11 +69,6 @@ class CheckReport:
         """True when nothing failed (warnings and skips do not fail a check)."""
         return all(result.status != "fail" for result in self.results)
 
-    @property
-    def exit_code(self) -> int:
-        """0 when every item passed, 1 otherwise."""
-        return 0 if self.ok else 1
-
     def get(self, key: str) -> CheckResult:
         """Return the verdict with ``key``.
 

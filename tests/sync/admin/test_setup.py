@@ -9,7 +9,7 @@ import pytest
 from udemy360.learning360 import IntegrationSettings, Learning360Client
 from udemy360.sandbox.learning360 import Learning360Sandbox
 from udemy360.store import Store
-from udemy360.sync.setup import (
+from udemy360.sync.admin.setup import (
     SetupError,
     SetupRequest,
     delete_integration,
