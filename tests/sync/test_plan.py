@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from udemy360.store import StatState
 from udemy360.sync import ArchiveGuardTripped
 from udemy360.sync.plan import (
     KnownItem,
@@ -162,23 +163,23 @@ class TestPlanStatistic:
 
     def test_held_row_is_sent_once_course_arrives(self) -> None:
         """A held statistic is sent once its course is known, even if unchanged."""
-        held = KnownStat("h", "held", completed=False, first_activity_at=None)
+        held = KnownStat("h", StatState.HELD, completed=False, first_activity_at=None)
         assert plan_statistic("h", held, course_known=True, full=False) == "send"
 
     def test_completed_is_final(self) -> None:
         """An enrollment once sent as completed is never sent again."""
-        done = KnownStat("h", "sent", completed=True, first_activity_at=None)
+        done = KnownStat("h", StatState.SENT, completed=True, first_activity_at=None)
         assert plan_statistic("other", done, course_known=True, full=True) == "completed"
 
     def test_unchanged_sent_row_is_not_resent(self) -> None:
         """A statistic whose payload did not change is not sent, even on a full pull."""
-        sent = KnownStat("h", "sent", completed=False, first_activity_at=None)
+        sent = KnownStat("h", StatState.SENT, completed=False, first_activity_at=None)
         assert plan_statistic("h", sent, course_known=True, full=True) == "unchanged"
         assert plan_statistic("h2", sent, course_known=True, full=False) == "send"
 
     def test_unmatched_is_resent_on_change_or_full(self) -> None:
         """Unmatched learners are retried when their row changes or on a full reconciliation."""
-        unmatched = KnownStat("h", "unmatched", completed=False, first_activity_at=None)
+        unmatched = KnownStat("h", StatState.UNMATCHED, completed=False, first_activity_at=None)
         assert plan_statistic("h", unmatched, course_known=True, full=False) == "unchanged"
         assert plan_statistic("h2", unmatched, course_known=True, full=False) == "send"
         assert plan_statistic("h", unmatched, course_known=True, full=True) == "send"

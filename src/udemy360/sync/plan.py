@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from udemy360.store import StatState
 from udemy360.sync.errors import ArchiveGuardTripped
 
 ItemAction = Literal["create", "update", "restore", "unchanged", "deferred"]
 StatAction = Literal["send", "unchanged", "completed", "hold"]
-StatState = Literal["sent", "unmatched", "failed", "held"]
 
 #: Backoff for failed items never waits longer than this between attempts.
 MAX_RETRY_DELAY = timedelta(days=1)
@@ -174,12 +174,12 @@ def plan_statistic(
     learners are re-sent only when their row changed or on a full reconciliation, so a day
     with no change sends nothing.
     """
-    if known is not None and known.completed and known.state == "sent":
+    if known is not None and known.completed and known.state == StatState.SENT:
         return "completed"
     if not course_known:
         return "hold"
-    if known is None or known.state in ("held", "failed"):
+    if known is None or known.state in (StatState.HELD, StatState.FAILED):
         return "send"
-    if known.state == "unmatched":
+    if known.state == StatState.UNMATCHED:
         return "send" if full or known.payload_hash != payload_hash else "unchanged"
     return "send" if known.payload_hash != payload_hash else "unchanged"

@@ -57,7 +57,7 @@ logger = logging.getLogger(__name__)
 def _known_stat(row: StatRow) -> KnownStat:
     return KnownStat(
         payload_hash=row.payload_hash,
-        state=row.state.value,
+        state=row.state,
         completed=row.completed,
         first_activity_at=row.first_activity_at,
         attempts=row.attempts,
@@ -392,7 +392,7 @@ def _sent_stat(mapped: MappedStatistic, before: KnownStat | None) -> SentStat:
         hash=mapped.hash,
         first_activity_at=mapped.statistic.first_activity_at,
         completed=mapped.completed,
-        was_sent=before is not None and before.state == "sent",
+        was_sent=before is not None and before.state == StatState.SENT,
         prior_first_activity_at=before.first_activity_at if before else None,
         prior_completed=before.completed if before else False,
         attempts=before.attempts if before else 0,
