@@ -12,6 +12,7 @@ from tests.learning360.factories import course, settings, statistic
 from udemy360.learning360 import (
     BulkOperationFailed,
     BulkOperationTimeout,
+    ItemErrorKind,
     Learning360AuthError,
     Learning360Client,
     Learning360Credentials,
@@ -19,6 +20,9 @@ from udemy360.learning360 import (
     Learning360RateLimited,
     Learning360RequestError,
     Learning360ScopeError,
+    StatisticKey,
+    UnpairedResult,
+    statistic_key,
 )
 from udemy360.sandbox.seed import learner_email
 
@@ -353,6 +357,119 @@ class TestBulk:
         await l360_client.wait_for_operation(op.id)
         listed = [o async for o in l360_client.list_operations(type="importExternalCourses")]
         assert [(o.id, o.status) for o in listed] == [(op.id, "completed")]
+
+
+class TestTypedResults:
+    async def test_course_results_keyed_by_external_id(
+        self, l360_client, l360_sandbox, integration
+    ):
+        """Each externalId sent gets the 360Learning course id of the course it became."""
+        sent = ["10", "11", "12"]
+        op = await l360_client.submit_courses(integration.id, [course(int(i)) for i in sent])
+        await l360_client.wait_for_operation(op.id)
+        outcome = await l360_client.get_course_results(op.id, sent)
+        assert outcome.complete
+        assert [item.key for item in outcome] == sent
+        for external_id in sent:
+            course_id = outcome[external_id].resource_id
+            assert l360_sandbox.world.courses[course_id].external_id == external_id
+        assert op.id not in l360_client._sent_keys
+
+    async def test_archive_of_unknown_course_is_an_unknown_course(self, l360_client, integration):
+        """Archiving an externalId 360Learning never had fails as an unknown course."""
+        op = await l360_client.submit_archive(integration.id, ["404"])
+        await l360_client.wait_for_operation(op.id)
+        outcome = await l360_client.get_course_results(op.id, ["404"])
+        error = outcome["404"].error
+        assert error is not None
+        assert error.kind is ItemErrorKind.UNKNOWN_COURSE
+
+    async def test_statistic_results_keyed_and_classified(
+        self, l360_client, l360_sandbox, integration
+    ):
+        """A known learner's row succeeds; an unknown learner's is classified as such."""
+        op = await l360_client.submit_courses(integration.id, [course(7)])
+        await l360_client.wait_for_operation(op.id)
+        stats = [statistic("7", learner_email(1).upper()), statistic("7", learner_email(24))]
+        sent = [statistic_key(s) for s in stats]
+        stats_op = await l360_client.submit_statistics(integration.id, stats)
+        await l360_client.wait_for_operation(stats_op.id)
+        outcome = await l360_client.get_statistic_results(stats_op.id, sent)
+        assert outcome.complete
+        assert outcome[StatisticKey("7", "mail", learner_email(1))].ok
+        unknown = outcome[StatisticKey("7", "mail", learner_email(24))].error
+        assert unknown is not None
+        assert unknown.kind is ItemErrorKind.UNKNOWN_LEARNER
+
+    @pytest.mark.parametrize(
+        ("wording", "code"),
+        [
+            ("User '{value}' not found.", None),
+            ("No user has the mail '{value}'.", None),
+            ("Learner missing.", "userNotFound"),
+        ],
+    )
+    async def test_unknown_learner_in_every_wording(
+        self, l360_client, l360_sandbox, integration, wording, code
+    ):
+        """However the platform words it, a known form or a code makes an unknown learner."""
+        l360_sandbox.unknown_learner_error(wording, code=code)
+        op = await l360_client.submit_courses(integration.id, [course(7)])
+        await l360_client.wait_for_operation(op.id)
+        stats = [statistic("7", learner_email(24))]
+        stats_op = await l360_client.submit_statistics(integration.id, stats)
+        await l360_client.wait_for_operation(stats_op.id)
+        outcome = await l360_client.get_statistic_results(stats_op.id, [statistic_key(stats[0])])
+        error = outcome[statistic_key(stats[0])].error
+        assert error is not None
+        assert (error.kind, error.code) == (ItemErrorKind.UNKNOWN_LEARNER, code)
+
+    async def test_unpairable_results_from_the_sandbox(
+        self, l360_client, l360_sandbox, integration
+    ):
+        """An operation whose results echo another item is reported, never trusted."""
+        l360_sandbox.faults.unpairable_results("echo_other", index=0)
+        op = await l360_client.submit_courses(integration.id, [course(1), course(2)])
+        await l360_client.wait_for_operation(op.id)
+        outcome = await l360_client.get_course_results(op.id, ["1", "2"])
+        assert outcome.unpaired == (UnpairedResult(0, "other_item", expected="1", echoed="2"),)
+        assert not outcome["1"].ok
+        assert outcome["2"].ok
+
+
+class TestUsers:
+    async def test_listing_follows_pages_of_500(self, l360_client, l360_sandbox):
+        """Every user is listed once, across pages of 500."""
+        for i in range(300):
+            l360_sandbox.add_user(f"extra{i}@example.org")
+        users = [user async for user in l360_client.iter_users()]
+        assert len(users) == len(l360_sandbox.world.users) > 500
+        assert len({user.id for user in users}) == len(users)
+        assert l360_client.call_counts["GET /api/v2/users"] == 2
+
+    async def test_filters_by_status_and_mail(self, l360_client, l360_sandbox):
+        """status and mail narrow the listing; deleted users are listed with their status."""
+        l360_sandbox.delete_user(learner_email(1))
+        l360_sandbox.add_user("new@example.org", status="invited")
+        deleted = [u async for u in l360_client.iter_users(status="deleted")]
+        assert [(u.mail, u.deleted) for u in deleted] == [(learner_email(1), True)]
+        invited = [u async for u in l360_client.iter_users(mail="new@example.org")]
+        assert [(u.mail, u.status, u.username) for u in invited] == [
+            ("new@example.org", "invited", "new@example.org")
+        ]
+        assert [u async for u in l360_client.iter_users(mail=learner_email(24))] == []
+
+    async def test_missing_users_read_scope_raises_scope_error(self, l360_client, l360_sandbox):
+        """Without users:read the listing raises Learning360ScopeError naming the scope."""
+        l360_sandbox.set_scopes(set(l360_sandbox.world.credential.scopes) - {"users:read"})
+        with pytest.raises(Learning360ScopeError) as info:
+            async for _ in l360_client.iter_users():
+                pass
+        assert (info.value.status, info.value.code, info.value.scope) == (
+            403,
+            "invalid_scope",
+            "users:read",
+        )
 
 
 class TestChunkGuards:

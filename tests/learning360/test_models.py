@@ -130,6 +130,10 @@ def test_exported_members():
         "Learning360ResponseError", "Learning360ScopeError", "Learning360ServerError",
         "Learning360TransportError", "Region", "Source", "Tag", "User", "UserIdentifier",
         "format_timestamp", "item_key", "pair_results",
+        # typed bulk results, the learner directory, per-item error classification
+        "CODE_KINDS", "MESSAGE_FORMS", "BulkOutcome", "ItemError", "ItemErrorKind", "ItemResult",
+        "LearnerIdType", "MessageForm", "StatisticKey", "UnpairedResult", "UserStatus",
+        "classify_item_error", "statistic_key",
     }  # fmt: skip
     for name in learning360.__all__:
         assert hasattr(learning360, name)

@@ -25,6 +25,14 @@ from udemy360.learning360.errors import (
     Learning360ServerError,
     Learning360TransportError,
 )
+from udemy360.learning360.item_errors import (
+    CODE_KINDS,
+    MESSAGE_FORMS,
+    ItemErrorKind,
+    MessageForm,
+    classify_item_error,
+)
+from udemy360.learning360.keys import LearnerIdType, StatisticKey, statistic_key
 from udemy360.learning360.models import (
     LANGUAGE_CODES,
     BulkStatus,
@@ -45,11 +53,15 @@ from udemy360.learning360.models import (
     Tag,
     User,
     UserIdentifier,
+    UserStatus,
     format_timestamp,
 )
+from udemy360.learning360.results import BulkOutcome, ItemError, ItemResult, UnpairedResult
 
 __all__ = [
+    "CODE_KINDS",
     "LANGUAGE_CODES",
+    "MESSAGE_FORMS",
     "REQUIRED_SCOPES",
     "BulkConcurrencyLimitReached",
     "BulkItemResult",
@@ -57,6 +69,7 @@ __all__ = [
     "BulkOperation",
     "BulkOperationFailed",
     "BulkOperationTimeout",
+    "BulkOutcome",
     "BulkResults",
     "BulkStatus",
     "ContentType",
@@ -69,7 +82,11 @@ __all__ = [
     "Integration",
     "IntegrationPatch",
     "IntegrationSettings",
+    "ItemError",
+    "ItemErrorKind",
+    "ItemResult",
     "LangCode",
+    "LearnerIdType",
     "Learning360AuthError",
     "Learning360Client",
     "Learning360Credentials",
@@ -81,12 +98,18 @@ __all__ = [
     "Learning360ScopeError",
     "Learning360ServerError",
     "Learning360TransportError",
+    "MessageForm",
     "Region",
     "Source",
+    "StatisticKey",
     "Tag",
+    "UnpairedResult",
     "User",
     "UserIdentifier",
+    "UserStatus",
+    "classify_item_error",
     "format_timestamp",
     "item_key",
     "pair_results",
+    "statistic_key",
 ]

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from typing import Final, TypedDict, TypeVar
 from urllib.parse import quote
 
@@ -61,6 +61,7 @@ from udemy360.learning360.errors import (
     Learning360ServerError,
     Learning360TransportError,
 )
+from udemy360.learning360.keys import StatisticKey
 from udemy360.learning360.models import (
     ArchiveCourseBody,
     ArchiveExternalCourse,
@@ -81,12 +82,19 @@ from udemy360.learning360.models import (
     Tag,
     UpdateCourseTagsBody,
     User,
+    UserStatus,
     _Outbound,
+)
+from udemy360.learning360.results import (
+    BulkOutcome,
+    pair_course_results,
+    pair_statistic_results,
 )
 
 logger = logging.getLogger(__name__)
 
 _M = TypeVar("_M", bound=BaseModel)
+_K = TypeVar("_K", bound=Hashable)
 
 # Company-wide limits — research/360learning-api.md §6, §10.5.
 MAX_WRITES_PER_SECOND: Final = 10.0
@@ -382,7 +390,7 @@ class Learning360Client(CountingClient):
     def _json_list(self, response: httpx.Response) -> list[object]:
         try:
             data = response.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
             raise self._bad_body(response, exc) from exc
         if not isinstance(data, list):
             raise self._bad_body(response, TypeError("expected a JSON array"))
@@ -514,7 +522,12 @@ class Learning360Client(CountingClient):
         """
         _check_chunk(stats, MAX_STATISTICS_ITEMS, "statistics")
         body = ImportExternalStatisticsBody(input=list(stats))
-        keys = [item_key(stat.to_json()) for stat in stats]
+        # the wire form of ``item_key`` without serialising each statistic once more
+        keys: list[str | None] = [
+            f"{s.course_identifier.type}:{s.course_identifier.value}|"
+            f"{s.user_identifier.type}:{s.user_identifier.value}"
+            for s in stats
+        ]
         return await self._submit(
             "POST", _BULK_STATS, integration_id, body, keys, "importExternalStatistics"
         )
@@ -702,6 +715,54 @@ class Learning360Client(CountingClient):
                 paired.expected_count,
             )
         return paired
+
+    async def get_course_results(self, operation_id: str, sent: Sequence[str]) -> BulkOutcome[str]:
+        """Fetch the results of a course upsert or archive, one per ``externalId`` sent.
+
+        ``sent`` is the chunk's ``externalId``s in the order they were submitted (from the store
+        when resuming). Results that cannot be paired are in ``unpaired``; the items they leave
+        without a result fail with ``ItemErrorKind.NO_RESULT``.
+
+        Raises:
+            Learning360RequestError: the operation has not run yet (``bulkOperationNotRun``).
+            Learning360ResponseError: the results are not a JSON array.
+            Learning360Error: any other failure.
+        """
+        raw = await self._raw_results(operation_id)
+        return self._checked(pair_course_results(operation_id, sent, raw))
+
+    async def get_statistic_results(
+        self, operation_id: str, sent: Sequence[StatisticKey]
+    ) -> BulkOutcome[StatisticKey]:
+        """Fetch the results of a statistics import, one per key sent (see ``statistic_key``).
+
+        Raises:
+            Learning360RequestError: the operation has not run yet (``bulkOperationNotRun``).
+            Learning360ResponseError: the results are not a JSON array.
+            Learning360Error: any other failure.
+        """
+        raw = await self._raw_results(operation_id)
+        return self._checked(pair_statistic_results(operation_id, sent, raw))
+
+    async def _raw_results(self, operation_id: str) -> list[object]:
+        response = await self._send(
+            "GET", _OPERATION_RESULTS, path={"bulkOperationId": operation_id}
+        )
+        # the caller passes the keys; the ones kept at submit are for get_results only
+        self._sent_keys.pop(operation_id, None)
+        return self._json_list(response)
+
+    def _checked(self, outcome: BulkOutcome[_K]) -> BulkOutcome[_K]:
+        if not outcome.complete:
+            logger.warning(
+                "bulk results do not line up with the submitted items: id=%s unpaired=%d "
+                "results=%d sent=%d",
+                outcome.operation_id,
+                len(outcome.unpaired),
+                outcome.result_count,
+                len(outcome.items),
+            )
+        return outcome
 
     async def list_operations(
         self, *, status: str | None = None, type: str | None = None
@@ -926,6 +987,26 @@ class Learning360Client(CountingClient):
         """
         response = await self._send("GET", _USER, path={"userId": user_id})
         return self._parse(User, response)
+
+    async def iter_users(
+        self, *, status: UserStatus | None = None, mail: str | None = None
+    ) -> AsyncIterator[User]:
+        """Yield the platform's users (500 per page), optionally one status or one mail.
+
+        The listing has no filter on creation or update dates (core-api.openapi.json,
+        ``GET /api/v2/users``: filters ``mail``, ``username`` and ``status`` only), so a learner
+        directory can only be refreshed by reading it whole. Deleted users are listed too.
+
+        Raises:
+            Learning360ScopeError: the credentials lack ``users:read`` (``scope`` names it).
+            Learning360Error: a page could not be fetched.
+        """
+        params = {
+            k: v for k, v in {"status[eq]": status, "mail[eq]": mail}.items() if v is not None
+        }
+        async for page, response in self._pages(_USERS, params=params):
+            for user in self._items(User, page, response):
+                yield user
 
     async def find_user_by_mail(self, mail: str) -> User | None:
         """Return the user with this email, or None.

@@ -49,6 +49,8 @@ ContentType = Literal[
 ]  # fmt: skip
 DifficultyLevel = Literal["beginner", "intermediate", "advanced"]
 BulkStatus = Literal["pending", "queued", "running", "completed", "error"]
+# UserDTO.status and the status filter of GET /api/v2/users (core-api.openapi.json).
+UserStatus = Literal["active", "invited", "deleted"]
 
 ObjectId = Annotated[str, Field(pattern=r"^[a-fA-F0-9]{24}$")]
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -284,14 +286,25 @@ class CourseTag(_Inbound):
 
 
 class User(_Inbound):
-    """A 360Learning user; ``lang`` is the profile language (a v2 language code)."""
+    """A 360Learning user (``UserDTO``); ``lang`` is the profile language (a v2 language code).
+
+    ``mail`` is absent for users who log in with a username only. ``status`` is ``active``,
+    ``invited`` or ``deleted`` today (``UserStatus``); it stays a plain string so that a status
+    360Learning adds later does not make a whole page of users unreadable.
+    """
 
     id: str = Field(alias="_id")
     mail: str | None = None
+    username: str | None = None
     lang: str | None = None
     status: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+
+    @property
+    def deleted(self) -> bool:
+        """Whether the account is deleted (core-api's ``userNotFound`` covers deleted users)."""
+        return self.status == "deleted"
 
 
 # --- request and response envelopes (private to the client) ----------------------------------

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import cast
 
-from tests.sandbox.learning360.conftest import FakeClock, course, run_bulk
+import httpx
+import pytest
+
+from tests.sandbox.learning360.conftest import FakeClock, course, run_bulk, stat
 from udemy360.sandbox.learning360 import Learning360Sandbox
+from udemy360.sandbox.learning360._faults import ResultsFaultKind
+from udemy360.sandbox.seed import learner_email
+
+
+def _echoed(results: list[dict[str, object]], field: str) -> list[object]:
+    """The ``field`` of each result's echoed input."""
+    return [cast(dict[str, object], r["input"]).get(field) for r in results]
 
 
 class TestLifecycle:
@@ -116,6 +126,60 @@ class TestFaults:
         assert body["status"] == "error"
         assert body["errorMessage"]
         assert sb.world.courses == {}
+
+    @pytest.mark.parametrize(
+        ("kind", "index", "echoed"),
+        [
+            ("echo_other", 0, ["2", "2", "3"]),
+            ("echo_other", 2, ["1", "2", "1"]),
+            ("missing", 1, ["1", "3"]),
+            ("extra", 0, ["1", "2", "3", "1"]),
+            ("shuffled", 0, ["3", "2", "1"]),
+        ],
+    )
+    async def test_unpairable_results(
+        self,
+        api: httpx.AsyncClient,
+        sb: Learning360Sandbox,
+        integration_id: str,
+        kind: ResultsFaultKind,
+        index: int,
+        echoed: list[str],
+    ) -> None:
+        """unpairable_results() spoils the next operation's results; the operation still applies."""
+        sb.faults.unpairable_results(kind, index=index)
+        path = f"/api/v2/bulk/integrations/{integration_id}/courses"
+        spoiled = await run_bulk(api, sb, "PUT", path, [course("1"), course("2"), course("3")])
+        assert _echoed(spoiled, "externalId") == echoed
+        assert sorted(c.external_id for c in sb.world.courses.values()) == ["1", "2", "3"]
+        fine = await run_bulk(api, sb, "PUT", path, [course("1"), course("2")])
+        assert _echoed(fine, "externalId") == ["1", "2"]
+
+    async def test_echo_other_of_a_single_item_names_an_unsent_one(
+        self, api: httpx.AsyncClient, sb: Learning360Sandbox, integration_id: str
+    ) -> None:
+        """With one item, echo_other echoes an item that was never sent."""
+        sb.faults.unpairable_results("echo_other")
+        [result] = await run_bulk(
+            api,
+            sb,
+            "POST",
+            f"/api/v2/bulk/integrations/{integration_id}/stats",
+            [stat("1", learner_email(1))],
+        )
+        [user] = _echoed([result], "userIdentifier")
+        assert user == {"type": "mail", "value": f"other.{learner_email(1)}"}
+
+    async def test_unpairable_results_over_http_and_clear(
+        self, api: httpx.AsyncClient, raw: httpx.AsyncClient, sb: Learning360Sandbox
+    ) -> None:
+        """POST /_sandbox/faults plans unpairable results; clear() forgets them."""
+        await raw.post(
+            "/_sandbox/faults", json={"unpairableResults": {"kind": "missing", "times": 2}}
+        )
+        assert [f.kind for f in sb.faults.results_faults] == ["missing", "missing"]
+        sb.faults.clear()
+        assert sb.faults.results_faults == []
 
     async def test_fail_next_answers_once_with_the_injected_status(
         self, api: httpx.AsyncClient, sb: Learning360Sandbox

@@ -97,6 +97,7 @@ class TestPublicSurface:
             "Learning360World",
             "Operation",
             "RequestLogEntry",
+            "ResultsFault",
             "SchemaProblem",
             "Tag",
             "User",

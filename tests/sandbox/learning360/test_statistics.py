@@ -170,6 +170,81 @@ class TestAttemptRules:
         assert "userNotFound" in str(results[0]["errorMessage"])
         assert "courseNotFound" in str(results[1]["errorMessage"])
 
+    @pytest.mark.parametrize(
+        ("message", "code", "expected"),
+        [
+            (
+                "User '{value}' not found.",
+                None,
+                {"errorMessage": f"User '{learner_email(24)}' not found."},
+            ),
+            (
+                "Learner {value} is unknown",
+                "userNotFound",
+                {
+                    "errorMessage": f"Learner {learner_email(24)} is unknown",
+                    "errorCode": "userNotFound",
+                },
+            ),
+        ],
+    )
+    async def test_unknown_learner_wording_is_configurable(
+        self,
+        api: httpx.AsyncClient,
+        sb: Learning360Sandbox,
+        integration_id: str,
+        course_id: str,
+        message: str,
+        code: str | None,
+        expected: dict[str, str],
+    ) -> None:
+        """The unknown learner's error takes the configured wording, with or without a code."""
+        sb.unknown_learner_error(message, code=code)
+        results = await run_bulk(
+            api,
+            sb,
+            "POST",
+            f"/api/v2/bulk/integrations/{integration_id}/stats",
+            [stat("c1", learner_email(24))],
+        )
+        assert results[0] == {
+            "input": stat("c1", learner_email(24)),
+            "status": "error",
+            **expected,
+        }
+
+    async def test_unknown_learner_wording_over_http(
+        self,
+        api: httpx.AsyncClient,
+        raw: httpx.AsyncClient,
+        sb: Learning360Sandbox,
+        integration_id: str,
+        course_id: str,
+    ) -> None:
+        """POST /_sandbox/faults sets the wording; an empty setting restores the default."""
+        await raw.post(
+            "/_sandbox/faults",
+            json={"unknownLearnerError": {"message": "User '{value}' not found.", "code": "x"}},
+        )
+        assert (sb.world.unknown_learner_message, sb.world.unknown_learner_code) == (
+            "User '{value}' not found.",
+            "x",
+        )
+        await raw.post("/_sandbox/faults", json={"unknownLearnerError": {}})
+        assert sb.world.unknown_learner_code is None
+        assert sb.world.unknown_learner_message.startswith("userNotFound: ")
+
+    async def test_deleted_learner_is_unknown(
+        self, api: httpx.AsyncClient, sb: Learning360Sandbox, integration_id: str, course_id: str
+    ) -> None:
+        """A deleted user's statistic fails like an unknown learner's and creates no attempt."""
+        sb.delete_user(MAIL)
+        results = await run_bulk(
+            api, sb, "POST", f"/api/v2/bulk/integrations/{integration_id}/stats", [stat("c1", MAIL)]
+        )
+        assert results[0]["errorMessage"] == f"userNotFound: no 360Learning user matches '{MAIL}'."
+        assert sb.attempts_for(MAIL, course_id) == []
+
     async def test_course_stats_lists_attempts(
         self, api: httpx.AsyncClient, sb: Learning360Sandbox, integration_id: str, course_id: str
     ) -> None:

@@ -13,7 +13,7 @@ from udemy360.sandbox.learning360._contracts import (
     SchemaProblem,
     load_contract,
 )
-from udemy360.sandbox.learning360._faults import BulkDelays, Learning360Faults
+from udemy360.sandbox.learning360._faults import BulkDelays, Learning360Faults, ResultsFault
 from udemy360.sandbox.learning360._world import (
     ApiError,
     Attempt,
@@ -40,6 +40,7 @@ __all__ = [
     "Learning360World",
     "Operation",
     "RequestLogEntry",
+    "ResultsFault",
     "SchemaProblem",
     "Tag",
     "User",

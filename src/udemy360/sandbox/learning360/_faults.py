@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal, TypeAlias
 
-__all__ = ["BulkDelays", "FailRule", "Learning360Faults"]
+__all__ = ["BulkDelays", "FailRule", "Learning360Faults", "ResultsFault"]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -24,6 +25,53 @@ class BulkDelays:
     pending: float = 0.05
     queued: float = 0.05
     per_item: float = 0.0005
+
+
+ResultsFaultKind: TypeAlias = Literal["echo_other", "missing", "extra", "shuffled"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsFault:
+    """Results of one bulk operation that cannot be paired with its inputs.
+
+    ``echo_other``: the result at ``index`` echoes another item's input (its neighbour's, or an
+    item that was never sent when the operation has only one); ``missing``: the result at
+    ``index`` is left out; ``extra``: a copy of the result at ``index`` is appended; ``shuffled``:
+    the results come in reverse order. ``index`` is clamped to the results.
+    """
+
+    kind: ResultsFaultKind
+    index: int = 0
+
+    def apply(self, results: list[dict[str, object]]) -> list[dict[str, object]]:
+        """Return ``results`` spoiled as this fault says (the list is changed in place)."""
+        if not results:
+            return results
+        at = max(0, min(self.index, len(results) - 1))
+        if self.kind == "missing":
+            del results[at]
+        elif self.kind == "extra":
+            results.append(copy.deepcopy(results[at]))
+        elif self.kind == "shuffled":
+            results.reverse()
+        elif len(results) > 1:
+            results[at] = {**results[at], "input": results[(at + 1) % len(results)]["input"]}
+        else:
+            results[at] = {**results[at], "input": _another_item(results[at]["input"])}
+        return results
+
+
+def _another_item(echo: object) -> object:
+    """An input like ``echo`` that names an item nobody sent."""
+    if not isinstance(echo, dict):
+        return echo
+    other = copy.deepcopy(echo)
+    if "externalId" in other:
+        other["externalId"] = f"{other['externalId']}-other"
+    user = other.get("userIdentifier")
+    if isinstance(user, dict):
+        user["value"] = f"other.{user.get('value')}"
+    return other
 
 
 @dataclass(slots=True)
@@ -84,6 +132,7 @@ class Learning360Faults:
         self.delay = 0.0
         self.rules: list[FailRule] = []
         self.bulk_failures = 0
+        self.results_faults: list[ResultsFault] = []
         self.delays = BulkDelays()
         self.expired_generation = 0
         self._reads: _TokenBucket | None = None
@@ -127,6 +176,15 @@ class Learning360Faults:
         """Make the next ``next_n`` bulk operations end in status ``error``."""
         self.bulk_failures += next_n
 
+    def unpairable_results(
+        self, kind: ResultsFaultKind, *, index: int = 0, next_n: int = 1
+    ) -> None:
+        """Make the next ``next_n`` bulk operations answer results that cannot be paired.
+
+        See :class:`ResultsFault` for the kinds; the operations themselves are applied normally.
+        """
+        self.results_faults.extend([ResultsFault(kind, index)] * next_n)
+
     def expire_tokens(self) -> None:
         """Invalidate every token issued so far (the next call gets 401 ``invalid_token``)."""
         self.expired_generation += 1
@@ -142,6 +200,7 @@ class Learning360Faults:
         self.delay = 0.0
         self.rules.clear()
         self.bulk_failures = 0
+        self.results_faults.clear()
         self.delays = BulkDelays()
         self.rate_limit()
 
@@ -157,6 +216,10 @@ class Learning360Faults:
         """Take one token from the read or write bucket; False means answer 429."""
         bucket = self._writes if write else self._reads
         return bucket is None or bucket.take()
+
+    def take_results_fault(self) -> ResultsFault | None:
+        """The results fault of the operation being created, if one is planned."""
+        return self.results_faults.pop(0) if self.results_faults else None
 
     def take_bulk_failure(self) -> bool:
         """Whether the operation being created must end in ``error``."""

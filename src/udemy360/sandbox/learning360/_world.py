@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, Literal, TypeAlias
 
+from udemy360.sandbox.learning360._faults import ResultsFault
 from udemy360.sandbox.seed import is_known_to_360learning, learner_email, learner_name
 
 __all__ = [
@@ -33,7 +34,14 @@ __all__ = [
 
 Clock: TypeAlias = Callable[[], float]
 JsonObject: TypeAlias = dict[str, object]
-Outcome: TypeAlias = tuple[bool, str]  # (success, resourceId or errorMessage)
+# (success, resourceId or errorMessage, error code sent with the item or None)
+Outcome: TypeAlias = tuple[bool, str, str | None]
+UserStatus: TypeAlias = Literal["active", "invited", "deleted"]
+USER_STATUSES: Final = ("active", "invited", "deleted")  # UserDTO.status, core-api.openapi.json
+# The sandbox's per-item error for a statistic whose learner it does not know (or who is deleted:
+# core-api's userNotFound means "no existing and non-deleted user"); ``{value}`` is the learner's
+# identifier as sent. 360Learning documents no wording (research/360learning-api.md §15.4).
+DEFAULT_UNKNOWN_LEARNER: Final = "userNotFound: no 360Learning user matches '{value}'."
 
 # A few names 360Learning keeps for its native connectors; the real list is not published
 # (research/360learning-api.md §20 question 1), so the sandbox picks plausible ones.
@@ -98,11 +106,13 @@ class User:
     first_name: str
     last_name: str
     lang: str
-    status: str = "active"
+    status: UserStatus = "active"
+    deleted_at: list[float] = field(default_factory=list)
+    reactivated_at: list[float] = field(default_factory=list)
 
     def to_json(self) -> JsonObject:
         """The ``UserDTO`` view."""
-        return {
+        out: JsonObject = {
             "_id": self.id,
             "mail": self.mail,
             "username": self.mail,
@@ -111,6 +121,11 @@ class User:
             "status": self.status,
             "lang": self.lang,
         }
+        if self.deleted_at:
+            out["deletedAt"] = [format_time(t) for t in self.deleted_at]
+        if self.reactivated_at:
+            out["reactivatedAt"] = [format_time(t) for t in self.reactivated_at]
+        return out
 
 
 @dataclass(slots=True)
@@ -239,6 +254,7 @@ class BulkOperation:
     raw: bytes | None
     outcomes: list[Outcome] | None = None
     applied: bool = False
+    results_fault: ResultsFault | None = None
 
     def status(self, now: float) -> str:
         """``pending``, ``queued``, ``running``, then ``completed`` or ``error``."""
@@ -287,7 +303,9 @@ class BulkOperation:
         return out
 
     def results(self) -> list[JsonObject]:
-        """One ``SuccessResult``/``ErrorResult`` per input item, in input order."""
+        """One ``SuccessResult``/``ErrorResult`` per input item, in input order (unless a
+        results fault spoils them); an error carries ``errorCode`` when the sandbox is set to
+        send one (the contract documents none; ``ErrorResultDTO`` allows extra fields)."""
         if self.raw is None or self.outcomes is None:
             raise ApiError(
                 404,
@@ -296,12 +314,16 @@ class BulkOperation:
             )
         body = json.loads(self.raw)
         out: list[JsonObject] = []
-        for item, (ok, text) in zip(body["input"], self.outcomes, strict=True):
+        for item, (ok, text, code) in zip(body["input"], self.outcomes, strict=True):
             if ok:
                 out.append({"input": item, "status": "success", "resourceId": text})
-            else:
+            elif code is None:
                 out.append({"input": item, "status": "error", "errorMessage": text})
-        return out
+            else:
+                out.append(
+                    {"input": item, "status": "error", "errorMessage": text, "errorCode": code}
+                )
+        return out if self.results_fault is None else self.results_fault.apply(out)
 
 
 class Learning360World:
@@ -319,6 +341,8 @@ class Learning360World:
         self.groups: set[str] = {self.group_id, self.other_group_id}
         self.reserved_platforms: tuple[str, ...] = RESERVED_PLATFORMS
         self.integrations_limit = 50
+        self.unknown_learner_message = DEFAULT_UNKNOWN_LEARNER
+        self.unknown_learner_code: str | None = None
         self.results_retention = 20
         self.max_concurrent_bulk = MAX_CONCURRENT_BULK
         self.credential = Credential(
@@ -364,6 +388,53 @@ class Learning360World:
     def _add_user(self, user: User) -> None:
         self.users[user.id] = user
         self.users_by_mail[user.mail.lower()] = user
+
+    # -- user directory (sandbox administration) ------------------------------------------------
+
+    def add_user(
+        self,
+        mail: str,
+        *,
+        status: str = "active",
+        first_name: str = "New",
+        last_name: str = "Learner",
+        lang: str = "en",
+    ) -> User:
+        """Add a user; a deleted user with that mail is restored instead (as ``POST /users`` does).
+
+        Raises:
+            ApiError: 400 ``mailAlreadyUsed`` for a mail of a user who is not deleted;
+                400 ``invalidInput`` for a status outside the enum.
+        """
+        known = self.users_by_mail.get(mail.lower())
+        if known is not None:
+            if known.status != "deleted":
+                raise ApiError(400, "mailAlreadyUsed", f"The mail {mail!r} is already used.")
+            return self.set_user_status(known.id, status)
+        user = User(self.new_id(), mail, first_name, last_name, lang, _status(status))
+        self._add_user(user)
+        return user
+
+    def set_user_status(self, user_id: str, status: str) -> User:
+        """Change a user's status, dating deletions and reactivations as ``UserDTO`` does.
+
+        Raises:
+            ApiError: 404 ``userNotFound``; 400 ``invalidInput`` for a status outside the enum.
+        """
+        user = self.users.get(user_id)
+        if user is None:
+            raise ApiError(404, "userNotFound", f"No user has the ID {user_id}.")
+        new = _status(status)
+        if new == "deleted" and user.status != "deleted":
+            user.deleted_at.append(self.now())
+        elif new != "deleted" and user.status == "deleted":
+            user.reactivated_at.append(self.now())
+        user.status = new
+        return user
+
+    def delete_user(self, user_id: str) -> User:
+        """Soft-delete a user (``DELETE /api/v2/users/{userId}``): listed, with ``deletedAt``."""
+        return self.set_user_status(user_id, "deleted")
 
     # -- tokens ---------------------------------------------------------------------------------
 
@@ -500,7 +571,7 @@ class Learning360World:
     def _upsert_course(self, integration: Integration, item: JsonObject) -> Outcome:
         author_id = str(item.get("authorId", integration.author_id))
         if author_id not in self.users:
-            return False, f"userNotFound: no user has the ID {author_id} (authorId)."
+            return False, f"userNotFound: no user has the ID {author_id} (authorId).", None
         external_id = str(item["externalId"])
         now = self.now()
         course_id = self.external_index.get((integration.id, external_id))
@@ -508,7 +579,7 @@ class Learning360World:
             # Replaced whole; an archived course stays archived (no doc says upsert restores).
             course = self.courses[course_id]
             course.data, course.author_id, course.modified_at = item, author_id, now
-            return True, course.id
+            return True, course.id, None
         course = Course(
             self.new_id(),
             integration.id,
@@ -523,7 +594,7 @@ class Learning360World:
         self.external_index[(integration.id, external_id)] = course.id
         self.catalogs[integration.group_id].add(course.id)
         self.libraries[integration.group_id].add(course.id)
-        return True, course.id
+        return True, course.id, None
 
     def _archive_course(self, integration: Integration, item: JsonObject) -> Outcome:
         course_id = self.external_index.get((integration.id, str(item["externalId"])))
@@ -531,9 +602,10 @@ class Learning360World:
             return (
                 False,
                 f"courseNotBelongToIntegration: the externalId {item['externalId']!r} is unknown.",
+                None,
             )
         self.courses[course_id].status = "archived"
-        return True, course_id
+        return True, course_id, None
 
     # -- tags -----------------------------------------------------------------------------------
 
@@ -590,10 +662,12 @@ class Learning360World:
             return (
                 False,
                 f"courseNotFound: no course of this integration matches {course_ref['value']!r}.",
+                None,
             )
         user = self.user_by(str(user_ref["type"]), str(user_ref["value"]))
-        if user is None:
-            return False, f"userNotFound: no 360Learning user matches {user_ref['value']!r}."
+        if user is None or user.status == "deleted":
+            message = self.unknown_learner_message.replace("{value}", str(user_ref["value"]))
+            return False, message, self.unknown_learner_code
         first, last = (
             parse_time(str(item["firstActivityAt"])),
             parse_time(str(item["lastActivityAt"])),
@@ -613,7 +687,7 @@ class Learning360World:
             targets = [a for a in rows if a.completed_at is None and first <= a.ends_at]
             if not targets:
                 overlapping = [a for a in rows if first <= a.ends_at]
-                return True, overlapping[-1].id
+                return True, overlapping[-1].id, None
         for attempt in targets:
             attempt.progress = progress
             attempt.last_activity_at = last
@@ -625,7 +699,7 @@ class Learning360World:
                 attempt.time_spent = float(str(item["timeSpent"]))
             if progress >= 100:
                 attempt.completed_at = last
-        return True, targets[-1].id
+        return True, targets[-1].id, None
 
     def launch(self, course_id: str, mail: str) -> Attempt:
         """A learner presses START: a new attempt with the integration's launch defaults."""
@@ -663,6 +737,7 @@ class Learning360World:
         pending: float,
         queued: float,
         per_item: float,
+        results_fault: ResultsFault | None = None,
     ) -> BulkOperation:
         """Queue a bulk operation, or raise 429 ``bulkOperationsConcurrencyLimitReached``."""
         self.advance()
@@ -687,6 +762,7 @@ class Learning360World:
             fails=fails,
             items=items,
             raw=raw,
+            results_fault=results_fault,
         )
         self.operations[op.id] = op
         return op
@@ -715,11 +791,13 @@ class Learning360World:
         integration = self.integrations.get(op.integration_id)
         outcomes: list[Outcome] = []
         if op.fails:
-            outcomes = [(False, "The bulk operation failed before processing this item.")] * len(
+            outcomes = [
+                (False, "The bulk operation failed before processing this item.", None)
+            ] * len(items)
+        elif integration is None or not integration.active:
+            outcomes = [(False, "integrationNotFound: the integration was deleted.", None)] * len(
                 items
             )
-        elif integration is None or not integration.active:
-            outcomes = [(False, "integrationNotFound: the integration was deleted.")] * len(items)
         else:
             step = {
                 "importExternalCourses": self._upsert_course,
@@ -733,3 +811,13 @@ class Learning360World:
         ended = [op for op in self.operations.values() if op.applied and op.raw is not None]
         for op in ended[: max(0, len(ended) - self.results_retention)]:
             op.raw, op.outcomes = None, None
+
+
+def _status(value: str) -> UserStatus:
+    if value == "active":
+        return "active"
+    if value == "invited":
+        return "invited"
+    if value == "deleted":
+        return "deleted"
+    raise ApiError(400, "invalidInput", f"status: {value!r} is not one of {USER_STATUSES}.")

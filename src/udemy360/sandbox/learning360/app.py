@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from udemy360.sandbox.learning360._contracts import Operation, contract_index
 from udemy360.sandbox.learning360._faults import Learning360Faults
 from udemy360.sandbox.learning360._world import (
+    DEFAULT_UNKNOWN_LEARNER,
     ApiError,
     BulkOperation,
     Course,
@@ -401,6 +402,7 @@ def _submit(
         pending=delays.pending,
         queued=delays.queued,
         per_item=delays.per_item,
+        results_fault=faults.take_results_fault(),
     )
     return _Reply(202, None, {"Location": f"{call.base_url}/api/v2/bulk/operations/{op.id}"})
 
@@ -708,6 +710,43 @@ def _add_inspection_routes(
         now = world.now()
         return [op.to_json(now) for op in world.operations.values()]
 
+    @app.get("/_sandbox/users")
+    async def users() -> list[JsonObject]:
+        return [u.to_json() for u in world.users.values()]
+
+    @app.post("/_sandbox/users")
+    async def add_user(request: Request) -> Response:
+        """Add a user: ``{"mail", "status"?, "firstName"?, "lastName"?, "lang"?}``."""
+        body = await request.json()
+        try:
+            if not isinstance(body, dict) or not isinstance(body.get("mail"), str):
+                raise ApiError(400, "invalidInput", "Give the user's mail.")
+            user = world.add_user(
+                body["mail"],
+                status=str(body.get("status", "active")),
+                first_name=str(body.get("firstName", "New")),
+                last_name=str(body.get("lastName", "Learner")),
+                lang=str(body.get("lang", "en")),
+            )
+        except ApiError as exc:
+            return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(user.to_json(), status_code=201)
+
+    @app.patch("/_sandbox/users")
+    async def set_user_status(request: Request) -> Response:
+        """Change a user's status: ``{"mail", "status"}`` (``deleted`` deletes the user)."""
+        body = await request.json()
+        try:
+            if not isinstance(body, dict) or not isinstance(body.get("mail"), str):
+                raise ApiError(400, "invalidInput", "Give the user's mail and status.")
+            user = world.users_by_mail.get(body["mail"].lower())
+            if user is None:
+                raise ApiError(404, "userNotFound", f"No user has the mail {body['mail']!r}.")
+            world.set_user_status(user.id, str(body.get("status")))
+        except ApiError as exc:
+            return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(user.to_json())
+
     @app.post("/_sandbox/process-bulk")
     async def process_bulk() -> JsonObject:
         world.finish_all()
@@ -738,7 +777,8 @@ def _add_inspection_routes(
 
     @app.post("/_sandbox/faults")
     async def set_faults(request: Request) -> JsonObject:
-        """Apply fault actions (latency, rateLimit, failNext, bulkError, bulkDelays, ...)."""
+        """Apply fault actions (latency, rateLimit, failNext, bulkError, bulkDelays,
+        unpairableResults, unknownLearnerError, ...)."""
         body = await request.json()
         if body.get("clear"):
             faults.clear()
@@ -758,6 +798,16 @@ def _add_inspection_routes(
             )
         if "bulkError" in body:
             faults.bulk_error(int(body["bulkError"]))
+        if "unpairableResults" in body:
+            spec = body["unpairableResults"]
+            faults.unpairable_results(
+                spec["kind"], index=int(spec.get("index", 0)), next_n=int(spec.get("times", 1))
+            )
+        if "unknownLearnerError" in body:
+            wording = body["unknownLearnerError"] or {}
+            world.unknown_learner_message = str(wording.get("message", DEFAULT_UNKNOWN_LEARNER))
+            code = wording.get("code")
+            world.unknown_learner_code = None if code is None else str(code)
         if "bulkDelays" in body:
             faults.bulk_delays(
                 **{

@@ -9,7 +9,14 @@ from fastapi import FastAPI
 
 from udemy360.sandbox.learning360._contracts import contract_index
 from udemy360.sandbox.learning360._faults import Learning360Faults, Sleep, _real_sleep
-from udemy360.sandbox.learning360._world import Clock, JsonObject, Learning360World
+from udemy360.sandbox.learning360._world import (
+    DEFAULT_UNKNOWN_LEARNER,
+    ApiError,
+    Clock,
+    JsonObject,
+    Learning360World,
+    User,
+)
 from udemy360.sandbox.learning360.app import RequestLogEntry, create_app
 
 __all__ = ["Learning360Sandbox"]
@@ -114,6 +121,48 @@ class Learning360Sandbox:
         if user is None:
             return []
         return [a.to_json() for a in self.world.attempts.get((user.id, course_id), [])]
+
+    # -- the user directory -----------------------------------------------------------------------
+
+    def add_user(
+        self,
+        mail: str,
+        *,
+        status: str = "active",
+        first_name: str = "New",
+        last_name: str = "Learner",
+        lang: str = "en",
+    ) -> JsonObject:
+        """Add a user to the directory (or restore a deleted one); return its ``UserDTO``."""
+        return self.world.add_user(
+            mail, status=status, first_name=first_name, last_name=last_name, lang=lang
+        ).to_json()
+
+    def set_user_status(self, mail: str, status: str) -> JsonObject:
+        """Set a user's status (``active``, ``invited`` or ``deleted``); return its ``UserDTO``."""
+        return self.world.set_user_status(self._user(mail).id, status).to_json()
+
+    def delete_user(self, mail: str) -> JsonObject:
+        """Soft-delete a user, as 360Learning does: still listed, status ``deleted``."""
+        return self.world.delete_user(self._user(mail).id).to_json()
+
+    def _user(self, mail: str) -> User:
+        user = self.world.user_by("mail", mail)
+        if user is None:
+            raise ApiError(404, "userNotFound", f"No user has the mail {mail!r}.")
+        return user
+
+    def unknown_learner_error(
+        self, message: str = DEFAULT_UNKNOWN_LEARNER, *, code: str | None = None
+    ) -> None:
+        """Set the per-item error of a statistic whose learner is unknown or deleted.
+
+        ``message`` may hold ``{value}`` (the learner's identifier as sent), e.g.
+        ``"User '{value}' not found."``; ``code``, when given, is sent as ``errorCode`` with it.
+        The defaults restore the sandbox's usual ``userNotFound: …`` wording without a code.
+        """
+        self.world.unknown_learner_message = message
+        self.world.unknown_learner_code = code
 
     def process_bulk(self) -> None:
         """End every unfinished bulk operation now and apply it."""
