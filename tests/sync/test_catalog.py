@@ -40,3 +40,20 @@ class TestEndpointBudget:
         assert report.counts["failed"] == 5
         assert report.counts["tagged"] == 3
         assert report.counts.get("tags_deferred", 0) == 0
+
+
+class TestUnpairableResults:
+    async def test_a_result_naming_another_item_is_not_trusted(self) -> None:
+        """An echo of another course fails the item it was for; the next run sends it again."""
+        env = await make_env(courses=4, learning_paths=0)
+        env.lms.faults.unpairable_results("echo_other", index=1)
+        report = await env.courses()
+        assert report.status == "partial"
+        assert report.counts["created"] == 3
+        assert report.counts["failed"] == 1
+        assert any("did not match what was sent" in e for e in report.errors)
+        env.next_day()
+        report = await env.courses()
+        assert report.status == "succeeded"
+        assert report.counts["created"] + report.counts["updated"] == 1
+        assert report.counts["unchanged"] == 3

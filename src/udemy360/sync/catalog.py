@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
 from udemy360.domain import ItemKind
 from udemy360.learning360 import (
-    BulkItemResult,
     BulkOperation,
+    BulkOutcome,
     ExternalCourse,
     Learning360AuthError,
     Learning360Error,
@@ -85,22 +85,6 @@ _OUTAGE = (Learning360ServerError, Learning360TransportError, Learning360RateLim
 #: Udemy pages read ahead of the page being processed (per run, both listings together):
 #: enough to keep the client's concurrent window busy while a batch waits for a bulk slot.
 _PAGES_AHEAD = 16
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """What the engine keeps of one bulk result: not the echoed input payload."""
-
-    ok: bool
-    resource_id: str | None
-    error_message: str | None
-
-
-def _compact_results(results: Sequence[BulkItemResult]) -> dict[str, _Outcome]:
-    return {
-        str(r.input.get("externalId")): _Outcome(r.ok, r.resource_id, r.error_message)
-        for r in results
-    }
 
 
 class CatalogRun:
@@ -175,9 +159,15 @@ class CatalogRun:
         await self._archive(seen_at)
         return self.ctx.status_from_tally()
 
-    async def _results(self, op_id: str, sent: Sequence[str]) -> dict[str, _Outcome]:
-        """An operation's per-item results, by the external id each was sent with."""
-        return _compact_results(await self.l360.get_operation_results(op_id))
+    async def _results(self, op_id: str, sent: Sequence[str]) -> BulkOutcome[str]:
+        """An operation's per-item results, paired with the external ids sent."""
+        outcome = await self.l360.get_course_results(op_id, sent)
+        if outcome.unpaired:
+            self.tally.error(
+                f"bulk operation {op_id}: {len(outcome.unpaired)} result(s) did not match what"
+                " was sent; the items they leave without a result are retried"
+            )
+        return outcome
 
     async def _owner_lang(self) -> str | None:
         """Return the integration owner's language, the fallback ``defaultLang``.
@@ -353,11 +343,11 @@ class CatalogRun:
 
     async def _finish_batch(self, op: BulkOperation, items: Sequence[SentItem]) -> None:
         done = await self.ctx.wait(op)
-        outcomes = _compact_results(await self.l360.get_operation_results(op.id))
+        outcomes = await self._results(op.id, [item.external_id for item in items])
         await self._record_batch(items, outcomes)
         self.ctx.finish_operation(op.id, done.status)
 
-    async def _record_batch(self, items: Sequence[SentItem], by_id: Mapping[str, _Outcome]) -> None:
+    async def _record_batch(self, items: Sequence[SentItem], by_id: BulkOutcome[str]) -> None:
         """Record a finished upsert's results, then restore and tag the accepted items."""
         now = self.now()
         updates: list[ItemUpdate] = []
@@ -385,7 +375,7 @@ class CatalogRun:
                 if item.action != "restore":
                     self.tally.add("created" if item.action == "create" else "updated")
             else:
-                message = (result.error_message if result else None) or "no result for this item"
+                message = result.error.message if result and result.error else "no result"
                 updates.append(self._failed(item, now, message))
                 self.ctx.item_error(item.kind, item.external_id, message)
         await self.ctx.db(self.store.upsert_item_results, self.conn, updates)
@@ -542,7 +532,7 @@ class CatalogRun:
             for ext in chunk:
                 r = by_id.get(ext)
                 if r is None or not r.ok:
-                    message = (r.error_message if r else None) or "no result for this item"
+                    message = r.error.message if r and r.error else "no result for this item"
                     self.ctx.item_error(kinds_by_id[ext], ext, f"archive failed: {message}")
 
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Final
 
 from udemy360.learning360 import (
-    BulkItemResult,
     BulkOperation,
     ExternalStatistic,
+    ItemErrorKind,
+    ItemResult,
+    StatisticKey,
 )
 from udemy360.mapping import (
     MappedStatistic,
@@ -114,18 +115,23 @@ class StatisticsRun:
             return  # recorded by an older version: the next pull sends them once more
         results = await self._results(pending.op_id, batch.items)
         now = self.now()
-        updates = [
-            self._outcome(s, results.get(s.key), partial(_payload_from, s), now)
-            for s in batch.items
-        ]
+        # the payloads were not kept with the operation: a failed row is rebuilt by a pull
+        updates = [self._outcome(s, result, None, now) for s, result in results]
         await self.ctx.db(self.store.upsert_stats, self.conn, updates)
         self.ctx.flush_outcomes()
 
     async def _results(
         self, op_id: str, sent: Sequence[SentStat]
-    ) -> dict[tuple[str, str], BulkItemResult]:
-        """An operation's per-item results, by the store's key of each statistic sent."""
-        return {_stat_key(r.input): r for r in await self.l360.get_operation_results(op_id)}
+    ) -> list[tuple[SentStat, ItemResult[StatisticKey]]]:
+        """An operation's per-item results, each with the statistic it was sent for."""
+        keys = [_wire_key(s) for s in sent]
+        outcome = await self.l360.get_statistic_results(op_id, keys)
+        if outcome.unpaired:
+            self.tally.error(
+                f"bulk operation {op_id}: {len(outcome.unpaired)} result(s) did not match what"
+                " was sent; the statistics they leave without a result are retried"
+            )
+        return list(zip(sent, outcome.items, strict=True))
 
     async def run(self, started: datetime) -> Status:
         """Send what the store holds back, then pull Udemy's activity and send what changed."""
@@ -307,11 +313,11 @@ class StatisticsRun:
         self, op: BulkOperation, batch: Sequence[MappedStatistic], sent: Sequence[SentStat]
     ) -> None:
         done = await self.ctx.wait(op)
-        by_key = await self._results(op.id, sent)
+        results = await self._results(op.id, sent)
         now = self.now()
         updates = [
-            self._outcome(s, by_key.get(s.key), partial(_wire, mapped), now)
-            for mapped, s in zip(batch, sent, strict=True)
+            self._outcome(s, result, mapped, now)
+            for mapped, (s, result) in zip(batch, results, strict=True)
         ]
         await self.ctx.db(self.store.upsert_stats, self.conn, updates)
         self.ctx.finish_operation(op.id, done.status)
@@ -320,16 +326,17 @@ class StatisticsRun:
     def _outcome(
         self,
         s: SentStat,
-        result: BulkItemResult | None,
-        payload: Callable[[BulkItemResult | None], Mapping[str, object] | None],
+        result: ItemResult[StatisticKey],
+        mapped: MappedStatistic | None,
         now: datetime,
     ) -> StatUpdate:
         """Turn one statistic's bulk result into its store row (and count it).
 
-        ``payload`` builds what a failed row keeps for its retry; only failures pay for it.
+        ``mapped`` is the statistic as sent: a failed row keeps its payload for the retry (only
+        failures pay for serialising it). A resumed operation has none: a pull rebuilds it.
         """
         course, mail = s.key
-        if result is not None and result.ok:
+        if result.error is None:
             self.tally.add("updated" if s.was_sent else "created")
             return StatUpdate(
                 external_course_id=course,
@@ -341,8 +348,8 @@ class StatisticsRun:
                 last_sent_at=now,
                 run_id=self.ctx.run_id,
             )
-        message = (result.error_message if result else None) or "no result for this item"
-        if is_unknown_learner(message):
+        message = result.error.message
+        if result.error.kind in _LEARNER_GONE:
             self.tally.add("unmatched")
             self.tally.unmatched[mail] += 1
             self.ctx.outcomes.append(ItemOutcome("statistic", course, "unmatched", message, mail))
@@ -369,15 +376,27 @@ class StatisticsRun:
             last_error=message,
             run_id=self.ctx.run_id,
             # sent again from the store with backoff, MAX_STATISTIC_ATTEMPTS times at most
-            payload=payload(result),
+            payload=_wire(mapped) if mapped is not None else None,
             attempts=attempts,
             next_retry_at=next_retry_at(attempts, now, self.options.retry_failed_after),
         )
 
 
-def _wire(mapped: MappedStatistic, _result: BulkItemResult | None) -> Mapping[str, object]:
+def _wire(mapped: MappedStatistic) -> Mapping[str, object]:
     """The statistic as sent (kept on a failed row so it can be re-sent from the store)."""
     return mapped.statistic.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+#: Per-item errors meaning 360Learning has no (live) user for the learner, known by their code
+#: or documented message form (``learning360.classify_item_error``), never by loose wording.
+_LEARNER_GONE = frozenset({ItemErrorKind.UNKNOWN_LEARNER, ItemErrorKind.DELETED_LEARNER})
+
+
+def _wire_key(sent: SentStat) -> StatisticKey:
+    """The key 360Learning echoes for a statistic: the learner as they were identified."""
+    if sent.user_id is not None:
+        return StatisticKey(sent.course, "internalId", sent.user_id)
+    return StatisticKey(sent.course, "mail", sent.learner)
 
 
 #: A failed statistic is re-sent from the store this many times (with backoff); after that
@@ -397,11 +416,6 @@ def _sent_stat(mapped: MappedStatistic, before: KnownStat | None) -> SentStat:
         prior_completed=before.completed if before else False,
         attempts=before.attempts if before else 0,
     )
-
-
-def _payload_from(_sent: SentStat, result: BulkItemResult | None) -> Mapping[str, object] | None:
-    """The statistic as sent, read back from its bulk result (kept when it failed)."""
-    return dict(result.input) if result is not None else None
 
 
 def _held_statistic(row: StatRow, lang: str | None) -> MappedStatistic | None:
@@ -430,22 +444,3 @@ def _course_active(row: ItemRow) -> bool:
         and row.state != ItemState.ARCHIVED
         and row.archived_at is None
     )
-
-
-# 360Learning's per-item message for a learner it does not know (research/360learning-api.md
-# §15.4 leaves it undocumented; these words are what the API and the sandbox use).
-_UNKNOWN_LEARNER_HINTS = ("user not found", "usernotfound", "unknown user", "no user")
-
-
-def is_unknown_learner(message: str | None) -> bool:
-    """Whether a statistic's per-item error means 360Learning does not know the learner."""
-    text = (message or "").lower().replace(" ", "")
-    return any(hint.replace(" ", "") in text for hint in _UNKNOWN_LEARNER_HINTS)
-
-
-def _stat_key(data: Mapping[str, object]) -> tuple[str, str]:
-    course = data.get("courseIdentifier")
-    user = data.get("userIdentifier")
-    course_value = course.get("value") if isinstance(course, Mapping) else None
-    user_value = user.get("value") if isinstance(user, Mapping) else None
-    return (str(course_value), str(user_value).lower())
