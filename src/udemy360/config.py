@@ -534,6 +534,7 @@ def read_toml(path: Path) -> dict[str, object]:
     Raises:
         ConfigError: the file cannot be read or is not valid TOML.
     """
+    path = path.absolute()  # the default is relative to a working directory the reader may not know
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

@@ -27,7 +27,7 @@ EXIT_CONFIG: Final = 2
 
 def print_config_error(message: str) -> None:
     """Print ``message`` as an error on stderr (as text: brackets are not markup)."""
-    console(stderr=True).print(f"[red]error:[/red] {escape(message)}")
+    console(stderr=True).print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
 
 
 def exit_config_error(message: str) -> NoReturn:
