@@ -221,8 +221,167 @@ class TestValidation:
         with pytest.raises(ConfigError) as caught:
             settings.require("udemy.client_secret", "learning360.group_id")
         message = str(caught.value)
+        assert message.startswith("udemy.client_secret, learning360.group_id are not set")
+        assert "udemy360 init" in message
         assert "UDEMY360_UDEMY__CLIENT_SECRET" in message
         assert "UDEMY360_LEARNING360__GROUP_ID" in message
+        assert [p.setting for p in caught.value.problems] == [
+            "udemy.client_secret",
+            "learning360.group_id",
+        ]
+
+    def test_require_set_settings_pass(self, tmp_path: Path) -> None:
+        """require() is silent when every named setting has a value."""
+        load_settings(write(tmp_path, BASIC)).require("udemy.account_name", "learning360.owner_id")
+
+
+class TestFileAndEnvironmentErrors:
+    def test_non_utf8_file_names_file_and_line(self, tmp_path: Path) -> None:
+        """A file that is not UTF-8 is a ConfigError naming the file, the line and the fix."""
+        path = tmp_path / "udemy360.toml"
+        path.write_bytes(b'connection_id = "a"\n[udemy]\naccount_name = "acm\xe9"\n')
+        with pytest.raises(ConfigError) as caught:
+            load_settings(path)
+        message = str(caught.value)
+        assert str(path) in message
+        assert "line 3" in message
+        assert "save it as UTF-8" in message
+
+    def test_byte_order_mark_is_accepted(self, tmp_path: Path) -> None:
+        """A UTF-8 file saved with a byte-order mark loads."""
+        path = tmp_path / "udemy360.toml"
+        path.write_bytes(b"\xef\xbb\xbf" + BASIC.encode())
+        assert load_settings(path).udemy.account_name == "acme"
+
+    def test_unreadable_file(self, tmp_path: Path) -> None:
+        """A configuration path that cannot be read (a directory) is a ConfigError naming it."""
+        path = tmp_path / "udemy360.toml"
+        path.mkdir()
+        with pytest.raises(ConfigError, match="cannot read the configuration file"):
+            load_settings(path)
+
+    @pytest.mark.parametrize(
+        ("variable", "value", "setting"),
+        [
+            ("UDEMY360_OPTIONS", "{bad", "options"),
+            ("UDEMY360_LIMITS", "{'bulk_in_flight': 2}", "limits"),
+            ("UDEMY360_UDEMY", '{"client_secret": "env-json-secret"', "udemy"),
+        ],
+    )
+    def test_bad_json_section_in_env(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        variable: str,
+        value: str,
+        setting: str,
+    ) -> None:
+        """A section variable holding bad JSON names the variable and both fixes, not its value."""
+        monkeypatch.setenv(variable, value)
+        with pytest.raises(ConfigError) as caught:
+            load_settings(write(tmp_path, BASIC))
+        message = str(caught.value)
+        assert caught.value.problems[0].setting == setting
+        assert variable in message
+        assert f"{variable}__KEY=value" in message
+        assert "env-json-secret" not in message
+
+    def test_non_utf8_secret_file(self, tmp_path: Path) -> None:
+        """A client_secret_file that is not UTF-8 is named, and its bytes are not repeated."""
+        secret_file = tmp_path / "udemy-secret"
+        secret_file.write_bytes(b"\xff\xfesecret")
+        text = BASIC.replace(
+            'client_secret = "plain-udemy-secret"', f'client_secret_file = "{secret_file}"'
+        )
+        with pytest.raises(ConfigError) as caught:
+            load_settings(write(tmp_path, text))
+        assert "udemy.client_secret_file" in str(caught.value)
+        assert "UTF-8" in str(caught.value)
+
+
+class TestStoreUrl:
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "sqlite://",
+            "sqlite:///relative.db",
+            "sqlite:////var/lib/udemy360/udemy360.db",
+            "postgresql://udemy360@db.example/udemy360",
+            "postgres://udemy360@db.example:5432/udemy360",
+            "postgresql+psycopg://udemy360:pw@127.0.0.1:65535/udemy360",
+        ],
+    )
+    def test_sqlite_and_postgresql_urls_are_accepted(self, tmp_path: Path, url: str) -> None:
+        """SQLite and PostgreSQL (psycopg) URLs load unchanged."""
+        assert load_settings(write(tmp_path, f'store_url = "{url}"\n' + BASIC)).store_url == url
+
+    @pytest.mark.parametrize(
+        ("url", "hint"),
+        [
+            ("udemy360.db", "sqlite:///"),
+            ("", "sqlite:///"),
+            ("mysql://u:DbPass123@db.example/udemy360", "SQLite or PostgreSQL"),
+            ("postgresql+psycopg2://u:DbPass123@db.example/udemy360", "SQLite or PostgreSQL"),
+            ("postgresql://u:DbPass123@db.example:99999/udemy360", "1 to 65535"),
+            ("postgresql://u:DbPass123@db.example:0/udemy360", "1 to 65535"),
+            ("postgresql://u:DbPass123@db.example:port/udemy360", "sqlite:///"),
+        ],
+    )
+    def test_unusable_url_names_store_url_and_fix(
+        self, tmp_path: Path, url: str, hint: str
+    ) -> None:
+        """A malformed URL, another database or a bad port names store_url, never its password."""
+        with pytest.raises(ConfigError) as caught:
+            load_settings(write(tmp_path, f'store_url = "{url}"\n' + BASIC))
+        message = str(caught.value)
+        assert caught.value.problems[0].setting == "store_url"
+        assert "UDEMY360_STORE_URL" in message
+        assert hint in message
+        assert "DbPass123" not in message
+
+    def test_env_store_url_is_checked_too(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """UDEMY360_STORE_URL goes through the same check as the file."""
+        monkeypatch.setenv("UDEMY360_STORE_URL", "oracle://x/y")
+        with pytest.raises(ConfigError) as caught:
+            load_settings(write(tmp_path, BASIC))
+        assert caught.value.problems[0].setting == "store_url"
+
+
+class TestBaseUrls:
+    @pytest.mark.parametrize(
+        ("section", "url"),
+        [
+            ("udemy", "https://acme.udemy.com:99999/api-2.0/organizations/1/"),
+            ("udemy", "https://acme.udemy.com:0/api-2.0/organizations/1/"),
+            ("udemy", "https://acme.udemy.com:http/api-2.0/organizations/1/"),
+            ("learning360", "https://app.360learning.com:65536/"),
+            ("learning360", "http://127.0.0.1:123456/"),
+        ],
+    )
+    def test_port_out_of_range(self, tmp_path: Path, section: str, url: str) -> None:
+        """A base URL whose port is not 1..65535 names the setting and the fix."""
+        text = BASIC.replace(f"[{section}]", f'[{section}]\nbase_url = "{url}"')
+        with pytest.raises(ConfigError) as caught:
+            load_settings(write(tmp_path, text))
+        assert caught.value.problems[0].setting == f"{section}.base_url"
+        assert "1 to 65535" in str(caught.value)
+
+    def test_credentials_in_base_url_are_not_repeated(self, tmp_path: Path) -> None:
+        """A base URL with user:password@ is refused without echoing the password."""
+        url = "ftp://user:UrlPass123@acme.udemy.com/api-2.0/"
+        text = BASIC.replace("[udemy]", f'[udemy]\nbase_url = "{url}"')
+        with pytest.raises(ConfigError) as caught:
+            load_settings(write(tmp_path, text))
+        assert caught.value.problems[0].setting == "udemy.base_url"
+        assert "UrlPass123" not in str(caught.value)
+
+    def test_loopback_base_url_with_port_loads(self, tmp_path: Path) -> None:
+        """A sandbox base URL (http, loopback, a port) is accepted."""
+        url = "http://127.0.0.1:8361/api-2.0/organizations/1/"
+        text = BASIC.replace("[udemy]", f'[udemy]\nbase_url = "{url}"')
+        assert load_settings(write(tmp_path, text)).udemy.base_url == url
 
 
 class TestSecretsStayHidden:

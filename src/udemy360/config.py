@@ -9,6 +9,7 @@ time: entry points call ``load_settings`` and pass the result down.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Final, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -30,8 +32,13 @@ from pydantic import (
     model_validator,
 )
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-from sqlalchemy.engine import make_url
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from udemy360._http import require_secure_base_url
@@ -115,9 +122,37 @@ def _resolve_secret(data: object, section: str) -> object:
                 f"{section}.client_secret_file: cannot read {path} ({exc.strerror}); "
                 "fix the path or give the secret another way"
             ) from None
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"{section}.client_secret_file: {path} is not UTF-8 text; write the secret "
+                "to it as plain text"
+            ) from None
         if not value:
             raise ValueError(f"{section}.client_secret_file: {path} is empty")
     return {**data, "client_secret": value}
+
+
+_BAD_PORT: Final = "has a port that is not a number from 1 to 65535: fix or remove the port"
+
+
+def _base_url(value: str, setting: str) -> str:
+    """Check an API base URL: https (http on loopback only), no credentials, a real port."""
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:  # an unclosed IPv6 bracket
+        raise ValueError(
+            "is not a valid URL, e.g. 'https://acme.udemy.com/api-2.0/organizations/123456/'"
+        ) from None
+    if parts.username is not None or parts.password is not None:
+        # said first: require_secure_base_url's other messages repeat the URL
+        raise ValueError("must not embed credentials: set client_id and client_secret")
+    try:
+        port = parts.port  # raises ValueError when not a number in 0..65535
+    except ValueError:
+        raise ValueError(_BAD_PORT) from None
+    if port == 0:
+        raise ValueError(_BAD_PORT)
+    return require_secure_base_url(value.strip(), setting=setting)
 
 
 class _Section(BaseModel):
@@ -170,7 +205,7 @@ class UdemySettings(_Section):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str | None) -> str | None:
-        return None if value is None else require_secure_base_url(value, setting="udemy.base_url")
+        return None if value is None else _base_url(value, "udemy.base_url")
 
 
 class Learning360Settings(_Section):
@@ -207,9 +242,7 @@ class Learning360Settings(_Section):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        return require_secure_base_url(value, setting="learning360.base_url")
+        return None if value is None else _base_url(value, "learning360.base_url")
 
     @field_validator("platform_name")
     @classmethod
@@ -276,6 +309,32 @@ class LimitSettings(_Section):
     full_stats_every_days: int = Field(default=7, ge=1, le=365)
 
 
+class _EnvSource(EnvSettingsSource):
+    """The ``UDEMY360_…`` variables; a section given as bad JSON is a ``ConfigError`` naming it."""
+
+    def prepare_field_value(
+        self, field_name: str, field: FieldInfo, value: object, value_is_complex: bool
+    ) -> object:
+        try:
+            return super().prepare_field_value(field_name, field, value, value_is_complex)
+        except ValueError as exc:
+            # pydantic-settings would raise a bare SettingsError; the value may hold a secret,
+            # so only the decoder's position is repeated.
+            where = (
+                f" ({exc.msg} at character {exc.pos + 1})"
+                if isinstance(exc, json.JSONDecodeError)
+                else ""
+            )
+            variable = env_name(field_name)
+            problem = ConfigProblem(field_name, f"{variable} is not a JSON object{where}")
+            raise ConfigError(
+                f"{variable} is not valid JSON{where}: give the whole [{field_name}] section as "
+                f'a JSON object, e.g. {variable}=\'{{"key": "value"}}\', or set one key per '
+                f"variable, e.g. {variable}__KEY=value",
+                problems=[problem],
+            ) from None
+
+
 class _TomlSource(PydanticBaseSettingsSource):
     """Feeds the TOML document being loaded (set by ``load_settings``) at the lowest priority."""
 
@@ -315,7 +374,13 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _TomlSource(settings_cls))
+        return (init_settings, _EnvSource(settings_cls), _TomlSource(settings_cls))
+
+    @field_validator("store_url")
+    @classmethod
+    def _check_store_url(cls, value: str) -> str:
+        check_store_url(value)
+        return value.strip()
 
     def secret_values(self) -> list[str]:
         """Every secret this configuration holds, for the log scrubber."""
@@ -342,7 +407,7 @@ class Settings(BaseSettings):
             if node is None or node == "":
                 problems.append(ConfigProblem(dotted, _missing_hint(dotted)))
         if problems:
-            raise ConfigError(_format_problems(problems), problems=problems)
+            raise ConfigError(_format_missing(problems), problems=problems)
 
     def redacted(self) -> dict[str, object]:
         """Return the effective settings as plain data with secrets masked (for ``config show``)."""
@@ -355,10 +420,41 @@ class Settings(BaseSettings):
         return data
 
 
+# The drivers udemy360 ships: sqlite3 from the standard library and psycopg 3.
+_STORE_DRIVERS: Final = frozenset(
+    {"sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg"}
+)
+_STORE_EXAMPLES: Final = (
+    "'sqlite:////var/lib/udemy360/udemy360.db' (a file) or "
+    "'postgresql+psycopg://udemy360@db.example.com:5432/udemy360'"
+)
+
+
+def check_store_url(url: str) -> URL:
+    """Return ``url`` parsed if udemy360 can store in it; its password never reaches a message.
+
+    Raises:
+        ValueError: not a database URL, another database than SQLite or PostgreSQL, or a port
+            outside 1..65535.
+    """
+    try:
+        parsed = make_url(url.strip())
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise ValueError(f"is not a database URL: write it as {_STORE_EXAMPLES}") from None
+    if parsed.drivername not in _STORE_DRIVERS:
+        raise ValueError(
+            f"names the database driver {parsed.drivername!r}: udemy360 stores in SQLite or "
+            f"PostgreSQL (psycopg), e.g. {_STORE_EXAMPLES}"
+        )
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise ValueError(_BAD_PORT)
+    return parsed
+
+
 def _url_password(url: str) -> str | None:
     try:
         return make_url(url).password
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return None
 
 
@@ -366,8 +462,8 @@ def safe_store_url(url: str) -> str:
     """Return the store URL with its password masked (a PostgreSQL URL may carry one)."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        return url
+    except (ArgumentError, ValueError):
+        return "(not a database URL)"
     return parsed.render_as_string(hide_password=True) if parsed.password else url
 
 
@@ -386,6 +482,22 @@ _HINTS: Final = {
 
 def _missing_hint(setting: str) -> str:
     return "not set: " + _HINTS.get(setting, "give it a value")
+
+
+def _format_missing(problems: Sequence[ConfigProblem]) -> str:
+    """Say which settings are unset, how to set them all, then what each one is."""
+    names = ", ".join(problem.setting for problem in problems)
+    variables = ", ".join(problem.env for problem in problems)
+    verb = "is" if len(problems) == 1 else "are"
+    lines = [
+        f"{names} {verb} not set: run 'udemy360 init' to write them to a configuration "
+        f"file, or set {variables}"
+    ]
+    lines += [
+        f"  - {problem.setting}: {_HINTS.get(problem.setting, 'give it a value')}"
+        for problem in problems
+    ]
+    return "\n".join(lines)
 
 
 def _format_problems(problems: Sequence[ConfigProblem]) -> str:
@@ -422,18 +534,31 @@ def read_toml(path: Path) -> dict[str, object]:
     Raises:
         ConfigError: the file cannot be read or is not valid TOML.
     """
+    path = path.absolute()  # the default is relative to a working directory the reader may not know
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
             f"configuration file {path} not found: run 'udemy360 init' to create it, "
             f"or pass --config / set {CONFIG_ENV}"
         ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the configuration file {path} ({exc.strerror}): fix its permissions, "
+            f"or pass --config / set {CONFIG_ENV} to use another file"
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark from some editors is harmless
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"configuration file {path} is not UTF-8 text (first bad byte on line {line}): "
+            "save it as UTF-8 (TOML files must be UTF-8)"
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc}); fix the syntax") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
 
 @contextmanager

@@ -8,7 +8,9 @@ backed up or shared without exposing the credentials it holds.
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
@@ -19,6 +21,8 @@ from pydantic import SecretStr
 ENCRYPTED_PREFIX: Final = "enc:"
 KEY_ENV: Final = "UDEMY360_KEY"
 KEY_FILE_NAME: Final = "udemy360.key"
+
+logger = logging.getLogger(__name__)
 
 
 class SecretKeyError(ValueError):
@@ -89,11 +93,35 @@ def load_key(config_path: Path, environ: Mapping[str, str] | None = None) -> byt
         return from_env.encode()
     path = key_path_for(config_path)
     try:
-        return path.read_bytes().strip()
+        key = path.read_bytes().strip()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise SecretKeyError(f"cannot read the key file {path}: {exc.strerror}") from exc
+    warn_if_shared(path)
+    return key
+
+
+def warn_if_shared(path: Path) -> bool:
+    """Log a warning when the key file at ``path`` is readable by its group or by others.
+
+    Anyone who can read the key can decrypt every secret of the configuration. Returns whether
+    it warned.
+    """
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return False
+    if not mode & 0o077:
+        return False
+    logger.warning(
+        "the key file %s is open to other users (mode %04o), and it opens the secrets of "
+        "the configuration: run 'chmod 600 %s'",
+        path,
+        mode,
+        path,
+    )
+    return True
 
 
 def create_key_file(path: Path) -> bytes:

@@ -11,6 +11,7 @@ from udemy360.mapping import (
     MappedCourse,
     MappingContext,
     MappingProblem,
+    RejectedUrl,
     launch_url,
     map_course,
     map_difficulty,
@@ -115,6 +116,7 @@ class TestLaunchUrl:
             ("course/x/", "https://acme.udemy.com/course/x/"),
             ("//acme.udemy.com/course/x/", "https://acme.udemy.com/course/x/"),
             ("  https://acme.udemy.com/course/x/ ", "https://acme.udemy.com/course/x/"),
+            ("https://www.udemy.com/course/x/", "https://www.udemy.com/course/x/"),
         ],
     )
     def test_usable_urls_become_https(self, ctx: MappingContext, url: str, expected: str) -> None:
@@ -130,23 +132,40 @@ class TestLaunchUrl:
             "javascript:alert(1)",
             "ftp://acme.udemy.com/x",
             "https:///no-host",
+            "https://evil.example/course/x/",
+            "https://other-tenant.udemy.com/course/x/",
+            "https://user:pass@acme.udemy.com/course/x/",
+            "http://127.0.0.1:8361/course/x/",
         ],
     )
     def test_other_urls_are_item_errors(self, ctx: MappingContext, url: str | None) -> None:
-        """Anything that is not http(s) or relative is a MappingProblem naming the URL."""
+        """A URL that is not https on a Udemy host is a MappingProblem about the launch URL."""
         result = map_course(course(url=url), ctx)
         assert isinstance(result, MappingProblem)
+        assert (result.external_id, result.udemy_id) == ("900920", 900920)
         assert "launch URL" in result.reason
+
+    def test_foreign_host_is_named(self, ctx: MappingContext) -> None:
+        """The problem names the host that was refused."""
+        result = map_course(course(url="https://evil.example/course/x/"), ctx)
+        assert isinstance(result, MappingProblem)
+        assert "evil.example" in result.reason
+
+    def test_configured_base_host_is_allowed(self, ctx: MappingContext) -> None:
+        """A launch URL on a host of ``launch_hosts`` (the sandbox, a proxy) is sent."""
+        ctx = dataclasses.replace(ctx, launch_hosts=frozenset({"127.0.0.1"}))
+        url = "http://127.0.0.1:8361/course/x/"
+        assert sent(ctx, url=url)["launchUrl"] == url
 
     @pytest.mark.parametrize("account", ["", "  ", "acme.evil.com", "acme/x", "-acme"])
     def test_relative_url_needs_a_valid_account_name(self, account: str) -> None:
         """A relative URL is joined only to a single DNS-label account name."""
-        assert launch_url("/course/x/", account) is None
+        assert isinstance(launch_url("/course/x/", account), RejectedUrl)
 
     @pytest.mark.parametrize("url", ["http://[abc/x", "https://acme.udemy.com:99999/x"])
     def test_malformed_urls_are_unusable(self, url: str) -> None:
-        """A URL the parser rejects gives None instead of an exception."""
-        assert launch_url(url, "acme") is None
+        """A URL the parser rejects gives a reason instead of an exception."""
+        assert isinstance(launch_url(url, "acme"), RejectedUrl)
 
 
 class TestMobileDeeplink:
@@ -180,6 +199,34 @@ class TestImage:
     ) -> None:
         """imageUrl is omitted when none of the preferred sizes is present."""
         assert "imageUrl" not in sent(ctx, images=images)
+
+    @pytest.mark.parametrize(
+        "bad",
+        [
+            "javascript:alert(1)",
+            "http://img-c.udemycdn.com/750.jpg",
+            "data:image/png;base64,AAAA",
+            "https://user:pass@img.example/750.jpg",
+        ],
+    )
+    def test_unsafe_image_falls_through(self, ctx: MappingContext, bad: str) -> None:
+        """An image that is not https (loopback http aside) is skipped for the next size."""
+        images = dict(IMAGES) | {"size_750x422": bad}
+        assert sent(ctx, images=images)["imageUrl"] == IMAGES["size_480x270"]
+
+    @pytest.mark.parametrize("bad", ["javascript:alert(1)", "http://img-c.udemycdn.com/a.jpg"])
+    def test_course_with_only_unsafe_images_is_sent_without_one(
+        self, ctx: MappingContext, bad: str
+    ) -> None:
+        """With no sendable image, the course is still mapped and imageUrl is omitted."""
+        body = sent(ctx, images=dict.fromkeys(IMAGES, bad))
+        assert "imageUrl" not in body
+        assert bad not in str(body)
+
+    def test_loopback_http_image_is_kept(self, ctx: MappingContext) -> None:
+        """Plain http is accepted for a loopback image (the sandboxes)."""
+        url = "http://127.0.0.1:8361/img/750.jpg"
+        assert sent(ctx, images={"size_750x422": url})["imageUrl"] == url
 
     def test_pick_image_skips_blank_entries(self) -> None:
         """A blank preferred size falls through to the next one."""

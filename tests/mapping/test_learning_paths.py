@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.mapping.builders import IMAGES, item, learning_path
@@ -98,6 +100,7 @@ class TestDescription:
             ("http://blog.example.com/p", '<li><a href="https://blog.example.com/p">Item</a></li>'),
             (None, "<li>Item</li>"),
             ("javascript:alert(1)", "<li>Item</li>"),
+            ("https://user:pass@blog.example.com/p", "<li>Item</li>"),
         ],
     )
     def test_item_urls(self, ctx: MappingContext, url: str | None, expected_li: str) -> None:
@@ -143,10 +146,29 @@ class TestLaunchUrl:
         """Path URLs follow the course launch-URL rules."""
         assert sent(ctx, url=url)["launchUrl"] == expected
 
-    @pytest.mark.parametrize("url", [None, "udemyufb://path/1"])
+    @pytest.mark.parametrize(
+        "url",
+        [
+            None,
+            "udemyufb://path/1",
+            "javascript:alert(1)",
+            "https://evil.example/learning-paths/1/",
+            "https://user:pass@acme.udemy.com/learning-paths/1/",
+            "http://127.0.0.1:8361/learning-paths/1/",
+        ],
+    )
     def test_unusable_url_is_an_item_error(self, ctx: MappingContext, url: str | None) -> None:
-        """A path without a usable URL is a MappingProblem."""
-        assert isinstance(map_learning_path(learning_path(url=url), ctx), MappingProblem)
+        """A path whose URL is not https on a Udemy host is a MappingProblem."""
+        result = map_learning_path(learning_path(url=url), ctx)
+        assert isinstance(result, MappingProblem)
+        assert result.external_id == "lp-4567"
+        assert "launch URL" in result.reason
+
+    def test_configured_base_host_is_allowed(self, ctx: MappingContext) -> None:
+        """A path URL on a host of ``launch_hosts`` is sent, as for courses."""
+        ctx = dataclasses.replace(ctx, launch_hosts=frozenset({"127.0.0.1"}))
+        url = "http://127.0.0.1:8361/learning-paths/1/"
+        assert sent(ctx, url=url)["launchUrl"] == url
 
 
 class TestImage:
@@ -164,6 +186,21 @@ class TestImage:
             ),
         ]
         assert sent(ctx, images={}, sections=sections)["imageUrl"] == "https://img/480.jpg"
+
+    @pytest.mark.parametrize("bad", ["javascript:alert(1)", "http://img.example/a.jpg"])
+    def test_unsafe_path_image_falls_back_to_thumbnails(
+        self, ctx: MappingContext, bad: str
+    ) -> None:
+        """An unsendable path image is skipped like a missing one; the thumbnail is used."""
+        sections = [section(1, item(1, "A", "/a/", 1, thumbnail=THUMBS))]
+        images = {"size_750x422": bad}
+        assert sent(ctx, images=images, sections=sections)["imageUrl"] == "https://img/480.jpg"
+
+    def test_unsafe_thumbnails_are_omitted(self, ctx: MappingContext) -> None:
+        """With only unsendable images anywhere, the path is sent without imageUrl."""
+        bad = {"size_480x270": "javascript:alert(1)"}
+        sections = [section(1, item(1, "A", "/a/", 1, thumbnail=bad))]
+        assert "imageUrl" not in sent(ctx, images=bad, sections=sections)
 
     def test_no_image_is_omitted(self, ctx: MappingContext) -> None:
         """No path image and no item thumbnail: imageUrl is omitted."""

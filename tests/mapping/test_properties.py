@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,8 @@ from udemy360.mapping import (
     MappedCourse,
     MappedStatistic,
     MappingContext,
+    RejectedUrl,
+    image_url,
     launch_url,
     map_activity,
     map_course,
@@ -185,7 +188,19 @@ class TestStatisticProperties:
 class TestLaunchUrlProperties:
     @settings(max_examples=150)
     @given(url=st.one_of(st.none(), st.text(max_size=40)), account=st.text(max_size=10))
-    def test_launch_url_is_https_or_none(self, url: str | None, account: str) -> None:
-        """launch_url never raises, and what it returns is an https URL."""
+    def test_launch_url_is_https_on_udemy_or_rejected(self, url: str | None, account: str) -> None:
+        """launch_url never raises; what it returns is an https URL on a Udemy host."""
         result = launch_url(url, account)
-        assert result is None or result.startswith("https://")
+        if not isinstance(result, RejectedUrl):
+            host = urlsplit(result).hostname or ""
+            assert result.startswith("https://")
+            assert host in {"udemy.com", "www.udemy.com"} or host.endswith(".udemy.com")
+
+    @settings(max_examples=150)
+    @given(url=st.one_of(st.none(), st.text(max_size=40), st.from_regex(r"\Ahttps?://.{0,20}")))
+    def test_image_url_is_https_or_loopback(self, url: str | None) -> None:
+        """image_url never raises; what it returns is https, or http on a loopback host."""
+        result = image_url(url)
+        if result is not None:
+            parts = urlsplit(result)
+            assert parts.scheme == "https" or parts.hostname in {"localhost", "127.0.0.1", "::1"}

@@ -6,11 +6,12 @@ and the demo all build their objects here.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 
-from udemy360.config import ConfigError, ConfigProblem, Settings
+from udemy360.config import ConfigError, ConfigProblem, Settings, env_name, safe_store_url
 
 if TYPE_CHECKING:
     from udemy360.learning360 import Learning360Client, Learning360Credentials
@@ -25,6 +26,34 @@ UDEMY_REQUIRED = (
     "udemy.client_secret",
 )
 L360_REQUIRED = ("learning360.client_id", "learning360.client_secret")
+SETUP_REQUIRED = (
+    "udemy.account_name",
+    "learning360.group_id",
+    "learning360.owner_id",
+    *L360_REQUIRED,
+)
+"""What ``setup`` needs to create or adopt the integration."""
+SYNC_REQUIRED = (*UDEMY_REQUIRED, *L360_REQUIRED, "learning360.owner_id")
+"""What a sync (and the daily service) needs besides the integration id, which the store has."""
+
+
+def require(settings: Settings, names: tuple[str, ...], *, config_path: Path) -> None:
+    """Raise ``ConfigError`` naming every unset setting of ``names``.
+
+    Commands call it before opening the store, so a missing configuration creates no database.
+    With no file at ``config_path`` the message says so first: that is usually the cause.
+
+    Raises:
+        ConfigError: one or more settings are unset.
+    """
+    try:
+        settings.require(*names)
+    except ConfigError as exc:
+        if config_path.exists():
+            raise
+        raise ConfigError(
+            f"no configuration file at {config_path.resolve()}, and {exc}", problems=exc.problems
+        ) from None
 
 
 def missing(settings: Settings, names: tuple[str, ...]) -> tuple[str, ...]:
@@ -117,10 +146,42 @@ def learning360_client(
 
 
 def open_store(settings: Settings) -> Store:
-    """Open (and migrate) the configured store."""
+    """Open (and migrate) the configured store.
+
+    Raises:
+        ConfigError: the database of ``store_url`` cannot be opened (server unreachable, file
+            or directory that cannot be created).
+        StoreError: the store refused to open.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
     from udemy360.store import Store
 
-    return Store.open(settings.store_url)
+    try:
+        return Store.open(settings.store_url)
+    except (SQLAlchemyError, OSError) as exc:
+        raise ConfigError(
+            _store_unusable(settings, exc),
+            problems=[ConfigProblem("store_url", "the database cannot be opened")],
+        ) from None
+
+
+def _store_unusable(settings: Settings, exc: Exception) -> str:
+    """Say why the configured store cannot be opened, without any secret."""
+    from sqlalchemy.exc import DBAPIError
+
+    reason = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(reason, OSError) and reason.strerror:
+        text = f"{reason.strerror}: {reason.filename}" if reason.filename else reason.strerror
+    else:
+        text = _first_line(reason) if isinstance(reason, Exception) else type(exc).__name__
+    for secret in settings.secret_values():
+        text = text.replace(secret, "***")
+    return (
+        f"cannot open the store at {safe_store_url(settings.store_url)} ({text}): fix "
+        f"store_url (in the configuration file or {env_name('store_url')}), and for "
+        "PostgreSQL check that the server is running and reachable"
+    )
 
 
 def sync_options(settings: Settings, *, integration_id: str | None = None) -> SyncOptions:

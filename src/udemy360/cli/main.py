@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 import typer
 
 from udemy360.cli import _factory
+from udemy360.cli._errors import ErrorMappingGroup, exit_config_error
 from udemy360.cli._render import console, render_check, render_report
 from udemy360.config import (
     CONFIG_ENV,
@@ -44,6 +45,7 @@ EXIT_PARTIAL = 3
 _T = TypeVar("_T")
 
 app = typer.Typer(
+    cls=ErrorMappingGroup,  # configuration and store errors: a message and exit 2, everywhere
     help=(
         "udemy360 keeps a 360Learning platform in step with a Udemy Business account: "
         "courses and public learning paths become external courses, categories become tags, "
@@ -93,17 +95,21 @@ def _state(ctx: typer.Context) -> CliState:
     return state
 
 
-def load(ctx: typer.Context, *, must_exist: bool | None = None) -> Settings:
-    """Load settings for a command; a configuration error exits with code 2."""
+def load(
+    ctx: typer.Context, *, must_exist: bool | None = None, require: tuple[str, ...] = ()
+) -> Settings:
+    """Load settings for a command and check that the ``require``d ones are set.
+
+    Call it before opening the store, so a missing configuration creates no database. A
+    ``ConfigError`` exits with code 2 (``ErrorMappingGroup``).
+    """
     state = _state(ctx)
-    try:
-        settings = load_settings(
-            state.config_path,
-            must_exist=state.explicit if must_exist is None else must_exist,
-        )
-    except ConfigError as exc:
-        _fail(str(exc), EXIT_USAGE)
+    settings = load_settings(
+        state.config_path,
+        must_exist=state.explicit if must_exist is None else must_exist,
+    )
     add_secrets(settings.secret_values())
+    _factory.require(settings, require, config_path=state.config_path)
     return settings
 
 
@@ -115,7 +121,7 @@ def _run(coro: Awaitable[_T]) -> _T:
 
 
 def _config_error(exc: ConfigError) -> NoReturn:
-    _fail(str(exc), EXIT_USAGE)
+    exit_config_error(str(exc))
 
 
 @app.callback()
@@ -290,7 +296,10 @@ async def check_async(settings: Settings) -> int:
         platform_name=section.platform_name,
         group_id=section.group_id,
         owner_id=section.owner_id,
-        integration_id=section.integration_id or _stored_integration(settings),
+        # without 360Learning credentials there is no integration to check: the store is not
+        # opened, so a check of a missing configuration creates no database
+        integration_id=section.integration_id
+        or (None if missing_l360 else _stored_integration(settings)),
         tags_enabled=settings.options.tags,
         missing_udemy=missing_udemy,
         missing_l360=missing_l360,
@@ -328,11 +337,7 @@ def _stored_integration(settings: Settings) -> str | None:
 def check(ctx: typer.Context) -> None:
     """Test both sides (credentials, scopes, group, owner, integration); exit 1 if any fails."""
     settings = load(ctx)
-    try:
-        code = _run(check_async(settings))
-    except ConfigError as exc:
-        _config_error(exc)
-    raise typer.Exit(code)
+    raise typer.Exit(_run(check_async(settings)))
 
 
 async def setup_async(
@@ -346,12 +351,7 @@ async def setup_async(
         setup_integration,
     )
 
-    settings.require(
-        "udemy.account_name",
-        "learning360.group_id",
-        "learning360.owner_id",
-        *_factory.L360_REQUIRED,
-    )
+    settings.require(*_factory.SETUP_REQUIRED)
     section = settings.learning360
     store = _factory.open_store(settings)
     try:
@@ -413,13 +413,9 @@ def setup(
     ] = False,
 ) -> None:
     """SETUP INTEGRATION: create or adopt the 360Learning integration (idempotent)."""
-    settings = load(ctx)
+    settings = load(ctx, require=_factory.SETUP_REQUIRED)
     path = _state(ctx).config_path
-    try:
-        code = _run(setup_async(settings, path, dry_run=dry_run))
-    except ConfigError as exc:
-        _config_error(exc)
-    raise typer.Exit(code)
+    raise typer.Exit(_run(setup_async(settings, path, dry_run=dry_run)))
 
 
 # --- sync ---------------------------------------------------------------------------------------
@@ -519,7 +515,7 @@ def _sync_command(
     full: bool | None = None,
     allow_mass_archive: bool = False,
 ) -> NoReturn:
-    settings = load(ctx)
+    settings = load(ctx, require=_factory.SYNC_REQUIRED)
     state = _state(ctx)
     show_progress = sys.stderr.isatty() and state.log_format is LogFormat.console
     try:
@@ -676,7 +672,7 @@ def deactivate(
     ] = False,
 ) -> None:
     """DEACTIVATE: stop scheduled syncs for this connection ('setup' re-activates it)."""
-    settings = load(ctx)
+    settings = load(ctx, require=_factory.L360_REQUIRED if delete_integration else ())
     store = _factory.open_store(settings)
     try:
         row = store.get_connection(settings.connection_id)
@@ -710,8 +706,6 @@ def deactivate(
                 typer.echo(f"Deleted integration {deleted}; its courses are archived.")
             else:
                 typer.echo("No integration was recorded: nothing deleted.")
-    except ConfigError as exc:
-        _config_error(exc)
     finally:
         store.close()
 
@@ -736,18 +730,14 @@ def run(
     """Run the daily service: courses at 07:30, statistics at 07:45 (configurable)."""
     from udemy360.cli._service import serve
 
-    settings = load(ctx)
-    try:
-        code = asyncio.run(serve(settings, grace=grace))
-    except ConfigError as exc:
-        _config_error(exc)
-    raise typer.Exit(code)
+    settings = load(ctx, require=_factory.SYNC_REQUIRED)
+    raise typer.Exit(asyncio.run(serve(settings, grace=grace)))
 
 
 @app.command()
 def sandbox(
-    udemy_port: Annotated[int, typer.Option(help="0 = any free port.")] = 8361,
-    l360_port: Annotated[int, typer.Option(help="0 = any free port.")] = 8362,
+    udemy_port: Annotated[int, typer.Option(min=0, max=65535, help="0 = any free port.")] = 8361,
+    l360_port: Annotated[int, typer.Option(min=0, max=65535, help="0 = any free port.")] = 8362,
     scale: Annotated[float, typer.Option(help="Data volume (1.0 = 200 courses).")] = 1.0,
 ) -> None:
     """Serve both sandboxes on 127.0.0.1 and print a configuration for them (Ctrl-C stops)."""

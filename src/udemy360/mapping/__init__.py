@@ -14,7 +14,6 @@ from udemy360.mapping.fields import (
     IMAGE_SIZES,
     clamp_duration,
     clean_names,
-    launch_url,
     map_difficulty,
     pick_image,
 )
@@ -29,20 +28,31 @@ from udemy360.mapping.statistics import (
     map_activity,
     normalize_email,
 )
+from udemy360.mapping.urls import (
+    UDEMY_HOSTS,
+    RejectedUrl,
+    image_url,
+    launch_hosts,
+    launch_url,
+)
 
 __all__ = [
     "ALLOWED_TAGS",
     "IMAGE_SIZES",
     "MAPPING_VERSION",
+    "UDEMY_HOSTS",
     "DifficultyLevel",
     "MappedCourse",
     "MappedStatistic",
     "MappingContext",
     "MappingProblem",
+    "RejectedUrl",
     "SkipReason",
     "SkippedRow",
     "clamp_duration",
     "clean_names",
+    "image_url",
+    "launch_hosts",
     "launch_url",
     "map_activity",
     "map_course",

@@ -18,6 +18,10 @@ class MappingContext:
     """The connector owner's 360Learning language, used when a course has no usable locale."""
     tags_enabled: bool = False
     learning_paths_enabled: bool = False
+    launch_hosts: frozenset[str] = frozenset()
+    """Hosts (lower-case) a launch URL may point to besides ``{account_name}.udemy.com``,
+    ``udemy.com`` and ``www.udemy.com``: the configured Udemy base URL's host, from
+    ``launch_hosts(base_url)``. Empty allows only those three."""
 
 
 @dataclass(frozen=True, slots=True)

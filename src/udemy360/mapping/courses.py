@@ -12,7 +12,6 @@ from udemy360.mapping.context import MappedCourse, MappingContext, MappingProble
 from udemy360.mapping.fields import (
     clamp_duration,
     clean_names,
-    launch_url,
     map_difficulty,
     pick_image,
     sources_for,
@@ -20,6 +19,7 @@ from udemy360.mapping.fields import (
 from udemy360.mapping.hashing import payload_hash, without_query
 from udemy360.mapping.html import sanitize_description
 from udemy360.mapping.language import map_language
+from udemy360.mapping.urls import RejectedUrl, launch_url
 from udemy360.udemy.models import UdemyCourse
 
 
@@ -37,14 +37,17 @@ def subjects_for(course: UdemyCourse) -> tuple[str, ...]:
 
 
 def map_course(course: UdemyCourse, ctx: MappingContext) -> MappedCourse | MappingProblem:
-    """Map one Udemy course; an empty title or an unusable URL gives a ``MappingProblem``."""
+    """Map one Udemy course; an empty title or an unusable launch URL gives a ``MappingProblem``.
+
+    An unusable image is left out (``pick_image``): the course is still sent.
+    """
     external_id = str(course.id)
     name = course.title.strip()
     if not name:
         return MappingProblem(external_id, course.id, "course has an empty title")
-    url = launch_url(course.url, ctx.account_name)
-    if url is None:
-        return MappingProblem(external_id, course.id, "course has no usable launch URL")
+    url = launch_url(course.url, ctx.account_name, hosts=ctx.launch_hosts)
+    if isinstance(url, RejectedUrl):
+        return MappingProblem(external_id, course.id, f"course {url.reason}")
     subjects = subjects_for(course)
     payload = ExternalCourse(
         external_id=external_id,

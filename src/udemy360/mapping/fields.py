@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Final
-from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from udemy360.learning360.models import DifficultyLevel, Source
+from udemy360.mapping.urls import image_url
 
 IMAGE_SIZES: Final = ("size_750x422", "size_480x270", "size_304x171", "size_240x135")
 MIN_DURATION: Final = 1
 MAX_DURATION: Final = 100_000  # ExternalCourse.duration bounds — research/360learning-api.md §11.1
 DEFAULT_SOURCE: Final = "Udemy"
-# An account name is the sub-domain of https://{account}.udemy.com (research/udemy-api.md §1.2).
-_DNS_LABEL: Final = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 _LEVELS: Final[Mapping[str, DifficultyLevel]] = {
     "beginner": "beginner",
@@ -23,42 +20,15 @@ _LEVELS: Final[Mapping[str, DifficultyLevel]] = {
 }
 
 
-def launch_url(url: str | None, account_name: str) -> str | None:
-    """Return an HTTPS launch URL for ``url``, or None when it cannot be one.
-
-    ``http://`` is upgraded (360Learning asks for HTTPS launch URLs — research/360learning-api.md
-    §11); a relative URL (``/course/x/``) is joined to ``https://{account_name}.udemy.com``; any
-    other scheme (``udemyufb://`` app links, ``javascript:``) gives None.
-    """
-    if url is None or not url.strip():
-        return None
-    url = url.strip()
-    if url.startswith("//"):  # scheme-relative
-        url = f"https:{url}"
-    try:
-        parts = urlsplit(url)
-        port_ok = parts.port is None or parts.port > 0  # .port raises when out of range
-    except ValueError:  # e.g. an unclosed IPv6 bracket
-        return None
-    scheme = parts.scheme.lower()
-    if scheme in {"http", "https"}:
-        if not parts.hostname or not port_ok:
-            return None
-        return urlunsplit(("https", parts.netloc, parts.path, parts.query, parts.fragment))
-    if scheme or parts.netloc:
-        return None
-    account = account_name.strip().lower()
-    if not _DNS_LABEL.match(account):
-        return None
-    return urljoin(f"https://{account}.udemy.com/", url)
-
-
 def pick_image(images: Mapping[str, str] | None) -> str | None:
-    """Return the first non-blank image of ``IMAGE_SIZES`` (largest first), or None."""
+    """Return the first sendable image of ``IMAGE_SIZES`` (largest first), or None.
+
+    Blank sizes and URLs ``image_url`` refuses (not https, credentials…) fall through to the next.
+    """
     for size in IMAGE_SIZES:
-        candidate = (images or {}).get(size)
-        if candidate and candidate.strip():
-            return candidate.strip()
+        candidate = image_url((images or {}).get(size))
+        if candidate is not None:
+            return candidate
     return None
 
 

@@ -12,9 +12,10 @@ from typing import Final
 
 from udemy360.learning360.models import ExternalCourse
 from udemy360.mapping.context import MappedCourse, MappingContext, MappingProblem
-from udemy360.mapping.fields import clamp_duration, launch_url, pick_image, sources_for
+from udemy360.mapping.fields import clamp_duration, pick_image, sources_for
 from udemy360.mapping.hashing import payload_hash
 from udemy360.mapping.html import link_list, sanitize_description
+from udemy360.mapping.urls import RejectedUrl, launch_url, link_url
 from udemy360.udemy.models import UdemyLearningPath, UdemyLearningPathItem
 
 NAME_PREFIX: Final = "[Learning Path] "
@@ -37,10 +38,11 @@ def _description(path: UdemyLearningPath, ctx: MappingContext) -> str | None:
     """Return the sanitised path description followed by a list linking every item.
 
     Items without a usable URL are listed as plain text (the learner still sees the path's
-    structure); items without a title are skipped.
+    structure); items without a title are skipped. An item may be an external article, so its
+    link may be on any host (``link_url``), unlike the path's own launch URL.
     """
     entries = [
-        (item.title.strip(), launch_url(item.url, ctx.account_name))
+        (item.title.strip(), link_url(item.url, ctx.account_name))
         for item in _ordered_items(path)
         if item.title and item.title.strip()
     ]
@@ -64,7 +66,7 @@ def _image(path: UdemyLearningPath) -> str | None:
 def map_learning_path(
     path: UdemyLearningPath, ctx: MappingContext
 ) -> MappedCourse | MappingProblem:
-    """Map one learning path; a private path, empty title or unusable URL gives a problem."""
+    """Map one learning path; a private path, empty title or unusable launch URL is a problem."""
     external_id = path_external_id(path.id)
     # Only public paths are synced; the client drops the others, this is the second guard.
     if path.is_public is False:
@@ -72,9 +74,9 @@ def map_learning_path(
     title = path.title.strip()
     if not title:
         return MappingProblem(external_id, path.id, "learning path has an empty title")
-    url = launch_url(path.url, ctx.account_name)
-    if url is None:
-        return MappingProblem(external_id, path.id, "learning path has no usable launch URL")
+    url = launch_url(path.url, ctx.account_name, hosts=ctx.launch_hosts)
+    if isinstance(url, RejectedUrl):
+        return MappingProblem(external_id, path.id, f"learning path {url.reason}")
     payload = ExternalCourse(
         external_id=external_id,
         name=f"{NAME_PREFIX}{title}",
