@@ -190,6 +190,7 @@ def sync_options(settings: Settings, *, integration_id: str | None = None) -> Sy
     Raises:
         ConfigError: the owner, account or integration is not set.
     """
+    from udemy360.mapping import launch_hosts
     from udemy360.sync import SyncOptions
 
     settings.require("udemy.account_name", "learning360.owner_id")
@@ -207,6 +208,7 @@ def sync_options(settings: Settings, *, integration_id: str | None = None) -> Sy
         account_name=str(settings.udemy.account_name),
         tags_enabled=settings.options.tags,
         learning_paths_enabled=settings.options.learning_paths,
+        launch_hosts=launch_hosts(settings.udemy.base_url),
         max_archive_share=limits.max_archive_share,
         stats_overlap_days=limits.stats_overlap_days,
         full_stats_every_days=limits.full_stats_every_days,

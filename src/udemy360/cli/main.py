@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 import typer
 
 from udemy360.cli import _factory
-from udemy360.cli._errors import ErrorMappingGroup, exit_config_error
+from udemy360.cli._errors import ErrorMappingGroup
 from udemy360.cli._render import console, render_check, render_report
 from udemy360.config import (
     CONFIG_ENV,
@@ -118,10 +118,6 @@ def _run(coro: Awaitable[_T]) -> _T:
         return await coro
 
     return asyncio.run(runner())
-
-
-def _config_error(exc: ConfigError) -> NoReturn:
-    exit_config_error(str(exc))
 
 
 @app.callback()
@@ -518,19 +514,16 @@ def _sync_command(
     settings = load(ctx, require=_factory.SYNC_REQUIRED)
     state = _state(ctx)
     show_progress = sys.stderr.isatty() and state.log_format is LogFormat.console
-    try:
-        reports = _run(
-            sync_async(
-                settings,
-                jobs,
-                dry_run=dry_run,
-                full=full,
-                allow_mass_archive=allow_mass_archive,
-                progress=show_progress,
-            )
+    reports = _run(
+        sync_async(
+            settings,
+            jobs,
+            dry_run=dry_run,
+            full=full,
+            allow_mass_archive=allow_mass_archive,
+            progress=show_progress,
         )
-    except ConfigError as exc:
-        _config_error(exc)
+    )
     raise typer.Exit(combined_exit_code(reports))
 
 

@@ -148,6 +148,7 @@ class CatalogRun:
             owner_lang=await self._owner_lang(),
             tags_enabled=self.options.tags_enabled,
             learning_paths_enabled=self.options.learning_paths_enabled,
+            launch_hosts=self.options.launch_hosts,
         )
         if self.options.tags_enabled:
             await self._load_tags()

@@ -20,6 +20,8 @@ class SyncOptions:
     account_name: str
     tags_enabled: bool = False
     learning_paths_enabled: bool = False
+    launch_hosts: frozenset[str] = frozenset()
+    """Hosts a launch URL may be on besides the account's and udemy.com (the base URL's)."""
     max_archive_share: float = 0.10
     stats_overlap_days: int = 2
     full_stats_every_days: int = 7
