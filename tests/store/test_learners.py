@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 import pytest
 
-from udemy360.store import Alias, AliasRow, LearnerRow, LearnerUpdate, Store, StoreDataError
+from udemy360.store import (
+    Alias,
+    AliasKind,
+    AliasRow,
+    LearnerRow,
+    LearnerUpdate,
+    Store,
+    StoreDataError,
+)
 from udemy360.store.records import LearnerRecord
 
 from .conftest import FakeClock
@@ -123,7 +132,7 @@ class TestAliases:
     ) -> None:
         """A rule whose values do not fit its kind (or an unknown kind) raises ValueError."""
         with pytest.raises(ValueError, match="alias"):
-            store.learners.add_alias("c1", kind, source, target)  # type: ignore[arg-type]
+            store.learners.add_alias("c1", cast(AliasKind, kind), source, target)
         assert store.learners.aliases("c1") == []
 
     def test_import_is_all_or_nothing(self, store: Store) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import insert
@@ -16,9 +17,17 @@ from .conftest import FakeClock
 from .tables import count
 
 
-def _finish(store: Store, run_id: int, status: RunStatus, at: object, **kw: object) -> None:
-    values: dict[str, object] = {"counts": {}, "calls": {}, "errors": [], "report": {}, **kw}
-    store.runs.finish(run_id, status=status, ended_at=at, **values)  # type: ignore[arg-type]
+def _finish(
+    store: Store,
+    run_id: int,
+    status: RunStatus,
+    at: datetime,
+    *,
+    errors: Sequence[str] = (),
+) -> None:
+    store.runs.finish(
+        run_id, status=status, ended_at=at, counts={}, calls={}, errors=errors, report={}
+    )
 
 
 class TestRuns:
