@@ -59,6 +59,16 @@ class TestOpen:
         Store.open(f"sqlite:///{path}").close()
         assert (_mode(tmp_path), _mode(path)) == (0o755, 0o640)
 
+    def test_home_directory_is_expanded(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A path starting with "~" is the user's home, as for every other path setting."""
+        monkeypatch.setenv("HOME", str(tmp_path))
+        monkeypatch.chdir(tmp_path)
+        Store.open("sqlite:///~/state/udemy360.db").close()
+        assert (tmp_path / "state" / "udemy360.db").is_file()
+        assert not (tmp_path / "~").exists()
+
     def test_sqlite_file_uses_wal(self, tmp_path: Path) -> None:
         """File databases run in WAL mode with synchronous=NORMAL."""
         with Store.open(f"sqlite:///{tmp_path / 'state.db'}") as store, store.engine.connect() as c:

@@ -99,8 +99,11 @@ def create_store_engine(url: str | URL, *, echo: bool = False) -> Engine:
             connect_args={"check_same_thread": False},
         )
     else:
+        path = Path(database).expanduser()
+        # sqlite3 does not expand "~": open the file we create, not a "~" directory
+        parsed = parsed.set(database=str(path))
         try:
-            _create_private_file(Path(database).expanduser())
+            _create_private_file(path)
         except OSError as exc:
             problem = f"cannot create {exc.filename or database!r} ({exc.strerror or exc})"
             fix = "choose a path in a directory you can write to, or create that directory"
