@@ -66,7 +66,8 @@ def _kill_mid_run(
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.e2e._engine_process", json.dumps(config)],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # the child imports the same udemy360 as this process, whichever checkout that is
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
