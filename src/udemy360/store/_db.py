@@ -122,11 +122,6 @@ class Database:
         return aware(self._clock())
 
     @property
-    def clock(self) -> Now:
-        """The store's time source (leases, row timestamps)."""
-        return self._clock
-
-    @property
     def supports_threads(self) -> bool:
         """Whether calls may run in worker threads while others run elsewhere.
 

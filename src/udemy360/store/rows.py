@@ -95,7 +95,7 @@ class ItemRow:
 
 @dataclass(frozen=True, slots=True)
 class ItemUpdate:
-    """The outcome of sending one catalog item, written by `Items.upsert` (``store.items.upsert``).
+    """The outcome of sending one catalog item, written by ``store.items.upsert``.
 
     On an existing row, `payload_hash`, `state`, `last_error`, `attempts` and `next_retry_at`
     are overwritten as given (None clears them: a None hash forces a resend next run), while
@@ -147,7 +147,7 @@ class StatRow:
 
 @dataclass(frozen=True, slots=True)
 class StatUpdate:
-    """The outcome of building or sending one statistic, written by `Stats.upsert` (``store.stats.upsert``).
+    """The outcome of building or sending one statistic, written by ``store.stats.upsert``.
 
     Two rules of DESIGN.md are enforced by the store itself: `first_activity_at` never changes
     once the row has been sent (a new value makes 360Learning open a second attempt), and
