@@ -33,7 +33,7 @@ def make_job_runner(settings: Settings, store: Store) -> Callable[[str], Awaitab
     from udemy360.sync import run_courses, run_statistics
 
     async def run_job(job: str) -> object:
-        row = store.get_connection(settings.connection_id)
+        row = store.connections.get(settings.connection_id)
         if row is None or not row.active:
             logger.warning("connection %s is deactivated: %s skipped", settings.connection_id, job)
             return None
@@ -73,7 +73,7 @@ def last_started(store: Store, connection_id: str) -> Callable[[str], datetime |
     """Return a lookup of the start of the last run of a job that completed (fully or partly)."""
 
     def lookup(job: str) -> datetime | None:
-        row = store.last_successful_run(connection_id, job)
+        row = store.runs.last_successful(connection_id, job)
         return row.started_at if row is not None else None
 
     return lookup
@@ -84,9 +84,9 @@ def close_interrupted_runs(store: Store, connection_id: str, since: datetime) ->
     from udemy360.store import RunStatus
 
     closed = []
-    for row in store.list_runs(connection_id, limit=10):
+    for row in store.runs.list(connection_id, limit=10):
         if row.status == RunStatus.RUNNING and row.started_at >= since:
-            store.finish_run(
+            store.runs.finish(
                 row.run_id,
                 status=RunStatus.ABORTED,
                 ended_at=utcnow(),
@@ -115,7 +115,7 @@ async def serve(
     store = Store.open(settings.store_url)
     started = clock()
     try:
-        row = store.get_connection(settings.connection_id)
+        row = store.connections.get(settings.connection_id)
         if row is None or not row.integration_id:
             logger.error("not set up: run 'udemy360 setup' first")
             return 1

@@ -148,7 +148,7 @@ class Run:
         udemy_before = dict(self.udemy.call_counts)
         l360_before = dict(self.l360.call_counts)
         try:
-            lease = self.store.acquire_lock(self.conn, owner=_owner(self.job), ttl=self.lock_ttl)
+            lease = self.store.locks.acquire(self.conn, owner=_owner(self.job), ttl=self.lock_ttl)
         except LockHeld as exc:
             return self._locked_out(started, exc)
         try:
@@ -193,11 +193,11 @@ class Run:
             calls={},
             errors=(f"another run holds the lock: {exc.holder} until {exc.expires_at}",),
         )
-        if self.store.get_connection(self.conn) is None:
+        if self.store.connections.get(self.conn) is None:
             return report  # nothing to attach a run row to
-        run_id = self.store.start_run(self.conn, self.job, dry_run=self.dry_run, now=started)
+        run_id = self.store.runs.start(self.conn, self.job, dry_run=self.dry_run, now=started)
         report = replace(report, run_id=run_id)
-        self.store.finish_run(
+        self.store.runs.finish(
             run_id,
             status=RunStatus.LOCKED,
             ended_at=ended,
@@ -212,7 +212,7 @@ class Run:
         self, started: datetime, udemy_before: Mapping[str, int], l360_before: Mapping[str, int]
     ) -> RunReport:
         self.decide_full(started)
-        self.run_id = self.store.start_run(
+        self.run_id = self.store.runs.start(
             self.conn, self.job, dry_run=self.dry_run, full=self.full, now=started
         )
         # every log line of the run carries its id and connection (udemy360.logs merges them)
@@ -276,7 +276,7 @@ class Run:
             errors=tuple(self.tally.errors),
             unmatched=tuple(sorted(self.tally.unmatched.items())),
         )
-        self.store.finish_run(
+        self.store.runs.finish(
             run_id,
             status=RunStatus(status),
             ended_at=ended,
@@ -309,7 +309,7 @@ class Run:
 
     def flush_outcomes(self) -> None:
         if self.outcomes and self.run_id is not None:
-            self.store.add_item_outcomes(self.run_id, self.conn, self.outcomes)
+            self.store.runs.add_outcomes(self.run_id, self.conn, self.outcomes)
         self.outcomes = []
 
     def status_from_tally(self) -> Status:
@@ -325,7 +325,7 @@ class Run:
         """Record a submitted bulk operation (and what resuming it needs) in the store."""
         # persist the operation id BEFORE waiting: a crashed run resumes by polling it (STYLE §4.7)
         await self.db(
-            self.store.record_bulk_operation,
+            self.store.bulk.record,
             self.conn,
             self.run_id,
             op.id,
@@ -353,11 +353,11 @@ class Run:
 
     def finish_op(self, op_id: str, status: str) -> None:
         """Record that a bulk operation ended and its results are in the store."""
-        self.store.finish_bulk_operation(op_id, status, self.now(), clear_context=True)
+        self.store.bulk.finish(op_id, status, self.now(), clear_context=True)
 
     async def resume_pending(self) -> None:
         """Poll the bulk operations a crashed run of this job left behind; record what they did."""
-        for pending in self.store.pending_bulk_operations(self.conn):
+        for pending in self.store.bulk.pending(self.conn):
             if pending.op_type not in self.op_types:
                 continue
             logger.info("resuming bulk operation %s (%s)", pending.op_id, pending.op_type)
@@ -385,7 +385,7 @@ class Run:
         """
         ok = [r for r in results if r.ok and r.resource_id]
         ids = [str(r.input.get("externalId")) for r in ok]
-        known = self.store.get_items(self.conn, ids)
+        known = self.store.items.get(self.conn, ids)
         updates = []
         for result, ext in zip(ok, ids, strict=True):
             row = known.get(ext)
@@ -405,4 +405,4 @@ class Run:
                 )
             )
         if updates:
-            self.store.upsert_item_results(self.conn, updates)
+            self.store.items.upsert(self.conn, updates)

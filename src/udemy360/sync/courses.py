@@ -198,7 +198,7 @@ class _CourseRun(Run):
                 for r in results
                 if r.ok and r.input.get("externalId")
             ]
-            self.store.mark_archived(self.conn, archived, self.now())
+            self.store.items.mark_archived(self.conn, archived, self.now())
             self.tally.add("archived", len(archived))
             return
         raw = pending.context.get("items")
@@ -251,7 +251,7 @@ class _CourseRun(Run):
         The archive diff counts an item as seen only if it carries this run's mark, so no
         earlier run (even one whose clock ran ahead) can make a vanished item look seen.
         """
-        latest = self.store.max_seen_at(self.conn)
+        latest = self.store.items.max_seen_at(self.conn)
         if latest is None or latest < started:
             return started
         return latest + timedelta(milliseconds=1)
@@ -268,11 +268,11 @@ class _CourseRun(Run):
         async for tag in self.l360.iter_tags():
             live.setdefault(tag.name.strip().lower(), tag.id)
         live_ids = set(live.values())
-        stored = self.store.get_tag_ids(self.conn)
+        stored = self.store.tags.ids(self.conn)
         gone = {tag_id for tag_id in stored.values() if tag_id not in live_ids}
         if gone and not self.dry_run:
             logger.info("forgetting %d tag(s) deleted in 360Learning", len(gone))
-            self.store.delete_tags(self.conn, gone)
+            self.store.tags.delete(self.conn, gone)
         self.stored_tags = {key: tag_id for key, tag_id in stored.items() if tag_id in live_ids}
         self.tag_ids = {**self.stored_tags, **live}
         self.tags_loaded = True
@@ -354,7 +354,7 @@ class _CourseRun(Run):
         # store it leaves behind is the one the next real run would have found anyway
         if self.dry_run:
             self.dry_seen.update(seen)
-            known = self.store.get_items(self.conn, [m.external_id for m in good])
+            known = self.store.items.get(self.conn, [m.external_id for m in good])
         else:
             known = await self.db(self._mark_and_lookup, seen, good, seen_at)
         now = self.now()
@@ -377,14 +377,14 @@ class _CourseRun(Run):
                 if len(self.buffer) >= self.options.course_batch_size:
                     await self._send(tasks)
         if langs and not self.dry_run:
-            self.store.set_default_langs(self.conn, langs)
+            self.store.items.set_default_langs(self.conn, langs)
 
     def _mark_and_lookup(
         self, seen: Sequence[str], good: Sequence[MappedCourse], seen_at: datetime
     ) -> dict[str, ItemRow]:
         """One page's store work: mark what the listing holds, read what the store knows."""
-        self.store.mark_seen(self.conn, seen, seen_at)
-        return self.store.get_items(self.conn, [m.external_id for m in good])
+        self.store.items.mark_seen(self.conn, seen, seen_at)
+        return self.store.items.get(self.conn, [m.external_id for m in good])
 
     async def _send(self, tasks: asyncio.TaskGroup) -> None:
         payloads, sent = self.buffer, self.buffer_items
@@ -394,7 +394,7 @@ class _CourseRun(Run):
         del payloads  # the payloads are sent: only the small per-item records stay in flight
         context = {"items": [item.to_json() for item in sent]}
         await self.db(
-            self.store.record_bulk_operation,
+            self.store.bulk.record,
             self.conn,
             self.run_id,
             op.id,
@@ -445,7 +445,7 @@ class _CourseRun(Run):
                 message = (result.error_message if result else None) or "no result for this item"
                 updates.append(self._failed(item, now, message))
                 self.item_error(item.kind, item.external_id, message)
-        await self.db(self.store.upsert_item_results, self.conn, updates)
+        await self.db(self.store.items.upsert, self.conn, updates)
         del updates
         for item, course_id in accepted:
             if item.action == "restore" or (self.options.tags_enabled and item.kind == "course"):
@@ -480,7 +480,7 @@ class _CourseRun(Run):
         try:
             if item.action == "restore":
                 await self.l360.set_course_archived(course_id, False)
-                self.store.mark_restored(self.conn, [item.external_id], self.now())
+                self.store.items.mark_restored(self.conn, [item.external_id], self.now())
                 self.tally.add("restored")
             if self.options.tags_enabled and item.kind == "course":
                 await self._tag(item, course_id)
@@ -488,7 +488,7 @@ class _CourseRun(Run):
             raise
         except Learning360Error as exc:
             failed = self._failed(_with_course(item, course_id), self.now(), str(exc))
-            self.store.upsert_item_results(self.conn, [failed])
+            self.store.items.upsert(self.conn, [failed])
             self.item_error(item.kind, item.external_id, f"tags or restore failed: {exc}")
 
     async def _ensure_tag(self, name: str) -> str:
@@ -501,7 +501,7 @@ class _CourseRun(Run):
                 self.tag_ids[key] = tag_id
                 self.tally.add("tags_created")
             if self.stored_tags.get(key) != tag_id:
-                self.store.save_tag(self.conn, name.strip(), tag_id)
+                self.store.tags.save(self.conn, name.strip(), tag_id)
                 self.stored_tags[key] = tag_id
             return tag_id
 
@@ -513,7 +513,7 @@ class _CourseRun(Run):
                 current: list[str] = []  # created by this very batch: it cannot carry tags yet
             else:
                 current = [t.tag_id for t in await self.l360.get_course_tags(course_id)]
-            ours = self.store.get_item_tags(self.conn, item.external_id)
+            ours = self.store.tags.attached(self.conn, item.external_id)
             plan = plan_course_tags(current, ours, wanted)
             if plan.changed:
                 try:
@@ -527,7 +527,7 @@ class _CourseRun(Run):
                         await self._load_tags(again=True)
                     continue
                 self.tally.add("tagged")
-            self.store.set_item_tags(self.conn, item.external_id, plan.ours)
+            self.store.tags.set_attached(self.conn, item.external_id, plan.ours)
             return
 
     async def _archive(self, seen_at: datetime) -> None:
@@ -535,7 +535,7 @@ class _CourseRun(Run):
         unseen: list[str] = []
         active = 0
         for kind in kinds:
-            for row in self.store.iter_items(self.conn, kind=kind):  # type: ignore[arg-type]
+            for row in self.store.items.iter(self.conn, kind=kind):  # type: ignore[arg-type]
                 if row.state == ItemState.ARCHIVED or row.course_id is None:
                     continue
                 active += 1
@@ -563,7 +563,7 @@ class _CourseRun(Run):
             results = await self.l360.get_operation_results(op.id)
             by_id = {str(r.input.get("externalId")): r for r in results}
             done = [ext for ext in chunk if (r := by_id.get(ext)) is not None and r.ok]
-            self.store.mark_archived(self.conn, done, self.now())
+            self.store.items.mark_archived(self.conn, done, self.now())
             self.finish_op(op.id, ended.status)
             self.tally.add("archived", len(done))
             for ext in chunk:

@@ -86,11 +86,11 @@ class _StatsRun(Run):
         self.resent: set[tuple[str, str]] = set()
 
     def decide_full(self, started: datetime) -> None:
-        last = self.store.last_successful_run(self.conn, "stats")
+        last = self.store.runs.last_successful(self.conn, "stats")
         if self.requested_full is not None:
             self.full = self.requested_full
         else:
-            last_full = self.store.last_successful_run(self.conn, "stats", full=True)
+            last_full = self.store.runs.last_successful(self.conn, "stats", full=True)
             every = timedelta(days=self.options.full_stats_every_days)
             self.full = last_full is None or started - last_full.started_at >= every
         if self.full or last is None:
@@ -109,7 +109,7 @@ class _StatsRun(Run):
         updates = [
             self._outcome(s, by_key.get(s.key), s.payload_from, now) for s in sent if s is not None
         ]
-        await self.db(self.store.upsert_stats, self.conn, updates)
+        await self.db(self.store.stats.upsert, self.conn, updates)
         self.flush_outcomes()
 
     async def body(self, started: datetime) -> Status:
@@ -143,7 +143,7 @@ class _StatsRun(Run):
         Only a full pull can rebuild them, and this one did not: left held, they would force
         a full pull every day.
         """
-        expired = self.store.expire_held_stats(
+        expired = self.store.stats.expire_held(
             self.conn,
             "expired: held without its activity data, and the whole Udemy activity report "
             f"read on {started.date().isoformat()} no longer has this enrollment",
@@ -163,7 +163,7 @@ class _StatsRun(Run):
         rebuild.
         """
         missing = False
-        rows = self.store.iter_resendable_stats(
+        rows = self.store.stats.iter_resendable(
             self.conn, self.now(), max_attempts=MAX_STATISTIC_ATTEMPTS
         )
         async with asyncio.TaskGroup() as tasks:
@@ -264,13 +264,13 @@ class _StatsRun(Run):
                 if len(self.batch) >= self.options.stats_batch_size:
                     await self._send(tasks)
         if held and not self.dry_run:
-            await self.db(self.store.upsert_stats, self.conn, held)
+            await self.db(self.store.stats.upsert, self.conn, held)
 
     def _lookup(
         self, keys: set[tuple[str, str]], course_ids: set[str]
     ) -> tuple[dict[tuple[str, str], StatRow], dict[str, ItemRow]]:
         """One page's store reads: the known statistics and their courses."""
-        return self.store.get_stats(self.conn, keys), self.store.get_items(self.conn, course_ids)
+        return self.store.stats.get(self.conn, keys), self.store.items.get(self.conn, course_ids)
 
     async def _send(self, tasks: asyncio.TaskGroup) -> None:
         batch, prior = self.batch, self.batch_prior
@@ -297,7 +297,7 @@ class _StatsRun(Run):
             self._outcome(s, by_key.get(s.key), partial(_wire, mapped), now)
             for mapped, s in zip(batch, sent, strict=True)
         ]
-        await self.db(self.store.upsert_stats, self.conn, updates)
+        await self.db(self.store.stats.upsert, self.conn, updates)
         self.finish_op(op.id, done.status)
         self.flush_outcomes()
 
