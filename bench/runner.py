@@ -146,10 +146,10 @@ async def _setup_integration(ctx: Context) -> None:
     store = Store.open(ctx.store_url)
     try:
         ucreds = dict(ctx.pair.udemy.info["credentials"])
-        store.ensure_connection(
+        store.connections.ensure(
             CONNECTION_ID, udemy_account=ucreds["account_name"], group_id=str(info["group_id"])
         )
-        store.set_integration(CONNECTION_ID, ctx.integration_id)
+        store.connections.set_integration(CONNECTION_ID, ctx.integration_id)
     finally:
         store.close()
 

@@ -270,7 +270,7 @@ class TestDeactivate:
         assert remaining is None or not remaining.active
         data = tomllib.loads(config_path.read_text())
         with Store.open(data["store_url"]) as store:
-            row = store.get_connection("default")
+            row = store.connections.get("default")
         assert row is not None
         assert row.integration_id is None
         assert not row.active

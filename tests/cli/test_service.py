@@ -48,7 +48,7 @@ class TestServe:
         )
         assert code == 0
         with Store.open(settings.store_url) as store:
-            runs = store.list_runs(settings.connection_id)
+            runs = store.runs.list(settings.connection_id)
         assert sorted(r.job for r in runs) == ["courses", "stats"]
         assert all(r.status == RunStatus.SUCCEEDED for r in runs)
 
@@ -68,6 +68,6 @@ class TestServe:
         )
         assert code == 0
         with Store.open(settings.store_url, migrate=False) as store:
-            runs = store.list_runs(settings.connection_id)
+            runs = store.runs.list(settings.connection_id)
         assert sorted(r.job for r in runs) == ["courses", "stats"]
         assert {r.status for r in runs} == {RunStatus.ABORTED}

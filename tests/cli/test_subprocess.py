@@ -79,7 +79,7 @@ class TestServiceShutdown:
 
         def runs() -> list[RunStatus]:
             with Store.open(store_url) as store:
-                return [row.status for row in store.list_runs("default")]
+                return [row.status for row in store.runs.list("default")]
 
         service = subprocess.Popen(
             command(config_path, "run", "--grace", "0.2"),

@@ -204,8 +204,8 @@ async def make_env(
                 no_group_propagation=False,
             )
         )
-    store.ensure_connection("acme", udemy_account="acme", group_id=lms.group_id)
-    store.set_integration("acme", integration.id)
+    store.connections.ensure("acme", udemy_account="acme", group_id=lms.group_id)
+    store.connections.set_integration("acme", integration.id)
     env.set_options(integration_id=integration.id)
     return env
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tests.e2e.conftest import Env, make_env
+from tests.store.tables import rows
 from udemy360.mapping import path_external_id
 from udemy360.sandbox.udemy.tenant import ID_BASE
 from udemy360.store import RunStatus, Store
+from udemy360.store.records import StatRecord
 
 
 def _tag_reads(env: Env) -> list[str]:
@@ -20,11 +22,11 @@ def _tag_reads(env: Env) -> list[str]:
 def _store_snapshot(store: Store) -> dict[str, object]:
     """Everything a later run reads from the store, except the run history."""
     return {
-        "items": sorted(store.iter_items("acme"), key=lambda r: r.external_id),
-        "stats": sorted(store.iter_stats("acme"), key=lambda r: r.key),
-        "tags": store.get_tag_ids("acme"),
-        "pending": store.pending_bulk_operations("acme"),
-        "connection": store.get_connection("acme"),
+        "items": sorted(store.items.iter("acme"), key=lambda r: r.external_id),
+        "stats": rows(store, StatRecord, connection_id="acme"),
+        "tags": store.tags.ids("acme"),
+        "pending": store.bulk.pending("acme"),
+        "connection": store.connections.get("acme"),
     }
 
 
@@ -88,7 +90,7 @@ class TestCourseMapping:
         assert held["difficultyLevel"] == "advanced"
         assert "mobileLaunchUrl" not in held
         assert "contentType" not in held
-        row = env.store.get_items("acme", [str(course_id)])[str(course_id)]
+        row = env.store.items.get("acme", [str(course_id)])[str(course_id)]
         assert row.video_url is not None
         assert "720" in row.video_url  # the highest quality, kept in the store only
 
@@ -216,7 +218,7 @@ class TestArchive:
         assert report.status == "refused"
 
         assert "5 of 30" in report.errors[0]
-        row = env.store.get_run(report.run_id or 0)
+        row = env.store.runs.get(report.run_id or 0)
         assert row is not None
         assert row.status == RunStatus.REFUSED
         assert len(env.active_external_ids()) == 30
@@ -240,13 +242,13 @@ class TestDryRunAndLock:
     async def test_held_lock_gives_locked_report(self, env: Env) -> None:
         """A run while another holds the lock reports "locked" and sends nothing."""
         writes = env.lms.write_count
-        with env.store.lock("acme", owner="someone else"):
+        with env.store.locks.acquire("acme", owner="someone else"):
             report = await env.courses()
         assert report.status == "locked"
 
         assert env.lms.write_count == writes
         # recorded as a short run, so `udemy360 runs` shows it
-        row = env.store.get_run(report.run_id or 0)
+        row = env.store.runs.get(report.run_id or 0)
         assert row is not None
         assert (row.status, row.job, row.errors) == (
             RunStatus.LOCKED,
@@ -371,7 +373,7 @@ class TestTagFailures:
         assert report.status == "partial"
         assert report.counts["failed"] == 1
         assert report.counts["tagged"] == 4
-        [failed] = [e for e in env.store.iter_items("acme") if e.last_error]
+        [failed] = [e for e in env.store.items.iter("acme") if e.last_error]
         assert failed.payload_hash is None  # not "unchanged" next time
         assert _tag_names(env, failed.external_id) == set()
         env.next_day()
@@ -396,7 +398,7 @@ class TestTagFailures:
         assert report.status == "succeeded"
         assert report.counts["tagged"] == 1
         assert name in _tag_names(env, ext)
-        assert old_id not in env.store.get_tag_ids("acme").values()
+        assert old_id not in env.store.tags.ids("acme").values()
         env.close()
 
     async def test_tag_deleted_during_the_run_is_recreated(self) -> None:
@@ -412,7 +414,7 @@ class TestTagFailures:
         assert sink.deleted is not None
         assert report.status == "succeeded"
         assert name in _tag_names(env, ext)
-        assert sink.deleted not in env.store.get_tag_ids("acme").values()
+        assert sink.deleted not in env.store.tags.ids("acme").values()
         env.close()
 
 

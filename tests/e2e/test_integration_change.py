@@ -3,9 +3,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.e2e.conftest import make_env
+from tests.store.tables import rows
 from udemy360.sandbox.seed import learner_email
 from udemy360.sandbox.udemy.tenant import ID_BASE
 from udemy360.store import StatState
+from udemy360.store.records import StatRecord
 from udemy360.sync.admin.setup import SetupRequest, delete_integration, setup_integration
 
 COURSE = ID_BASE + 4
@@ -50,6 +52,6 @@ class TestNewIntegration:
         assert stats.counts["created"] == 2
         assert [a["progress"] for a in env.attempts(learner_email(0), str(COURSE))] == [10]
         assert [a["progress"] for a in env.attempts(learner_email(1), str(COURSE))] == [100]
-        states = {row.state for row in env.store.iter_stats("acme")}
+        states = {row["state"] for row in rows(env.store, StatRecord, connection_id="acme")}
         assert states == {StatState.SENT}
         env.close()

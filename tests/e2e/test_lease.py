@@ -57,7 +57,7 @@ class TestLeaseRenewal:
         async def rival() -> None:
             while not done.is_set():
                 try:
-                    lease = store.acquire_lock("acme", "rival", ttl=10)
+                    lease = store.locks.acquire("acme", "rival", ttl=10)
                 except LockHeld:
                     pass
                 else:
@@ -86,7 +86,7 @@ class TestLeaseRenewal:
         assert clock.usurped
         assert report.status == "failed"
         assert "took over the connection's lock" in report.errors[-1]
-        row = store.get_run(report.run_id or 0)
+        row = store.runs.get(report.run_id or 0)
         assert row is not None
         assert row.status == RunStatus.FAILED
 
@@ -105,5 +105,5 @@ class UsurpedClock(LeaseClock):
         if self.waits == 2 and self.store is not None:
             with self.store.engine.begin() as conn:
                 conn.execute(delete(LockRecord))
-            self.store.acquire_lock("acme", "usurper", ttl=3600)
+            self.store.locks.acquire("acme", "usurper", ttl=3600)
             self.usurped = True

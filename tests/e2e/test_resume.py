@@ -66,7 +66,8 @@ def _kill_mid_run(
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.e2e._engine_process", json.dumps(config)],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])},
+        # the child imports the same udemy360 as this process, whichever checkout that is
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -114,8 +115,8 @@ class TestKillAndResume:
         env.store.close()
         # a real clock: the killed process's 10-minute lease is taken over because it is dead
         env.store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
-        env.store.ensure_connection("acme", udemy_account="acme", group_id=env.lms.group_id)
-        env.store.set_integration("acme", env.options.integration_id)
+        env.store.connections.ensure("acme", udemy_account="acme", group_id=env.lms.group_id)
+        env.store.connections.set_integration("acme", env.options.integration_id)
         env.set_options(course_batch_size=5, stats_batch_size=10)
 
         with (
@@ -124,13 +125,13 @@ class TestKillAndResume:
         ):
             urls = (udemy_url, lms_url)
             _kill_mid_run(env, tmp_path, "courses", _bulk_polls(env), *urls)
-            assert env.store.pending_bulk_operations("acme")  # recorded before waiting
+            assert env.store.bulk.pending("acme")  # recorded before waiting
             killed_sent = _upserted(env)
             assert killed_sent
             resumed_from = len(env.lms.requests)
             report = await env.courses()
             assert report.status == "succeeded"
-            assert not env.store.pending_bulk_operations("acme")
+            assert not env.store.bulk.pending("acme")
             assert _catalog(env) == _catalog(reference)
             # the resumed run sends only what the killed run had not: each course exactly once,
             # as in the uninterrupted reference run
@@ -159,7 +160,7 @@ class TestCancelledStatistics:
         env.lms.faults.bulk_delays(pending=10_000.0, queued=0.0, per_item=0.0)
         run = asyncio.create_task(env.stats())
         for _ in range(100_000):  # until the import is recorded, before it ends
-            if env.store.pending_bulk_operations("acme"):
+            if env.store.bulk.pending("acme"):
                 break
             await asyncio.sleep(0)
         run.cancel()  # the process dies while 360Learning processes the import
@@ -174,7 +175,7 @@ class TestCancelledStatistics:
         assert report.counts["created"] == 1  # recorded from the resumed operation
         assert _stat_posts(env) == posts  # nothing sent again
         key = (str(ID_BASE + 4), learner_email(0))
-        row = env.store.get_stats("acme", [key])[key]
+        row = env.store.stats.get("acme", [key])[key]
         assert row.state == StatState.SENT
         assert row.first_activity_at == start
         assert [a["progress"] for a in env.attempts(learner_email(0), str(ID_BASE + 4))] == [40]

@@ -104,7 +104,7 @@ class TestCourseLanguage:
         await env.courses()
         assert env.lms.write_count == writes  # unchanged items: only the store is filled in
         assert (
-            env.store.get_items("acme", [EXT])[EXT].default_lang == env.course(EXT)["defaultLang"]
+            env.store.items.get("acme", [EXT])[EXT].default_lang == env.course(EXT)["defaultLang"]
         )
 
 
@@ -151,7 +151,7 @@ class TestStatisticRules:
         assert report.status == "succeeded"
         assert report.counts["unmatched"] == 1
         assert report.unmatched == ((unknown, 1),)
-        outcomes = list(env.store.iter_item_outcomes(report.run_id or 0, outcome="unmatched"))
+        outcomes = list(env.store.runs.iter_outcomes(report.run_id or 0, outcome="unmatched"))
         assert [o.learner_mail for o in outcomes] == [unknown]
         env.next_day()
         writes = env.lms.write_count
@@ -191,7 +191,7 @@ class TestStatisticRules:
         assert pulls
         assert all("from_date=" in query for query in pulls)
         key = (str(new_course), learner_email(5))
-        row = env.store.get_stats("acme", [key])[key]
+        row = env.store.stats.get("acme", [key])[key]
         assert (row.state, row.payload) == (StatState.SENT, None)
         env.next_day()
         writes = env.lms.write_count
@@ -272,7 +272,7 @@ class TestHeldWithoutPayload:
         """A held row with no payload that a full pull did not find stops forcing full pulls."""
         env = await _env()
         await env.stats()  # the first (full) run
-        env.store.upsert_stats(
+        env.store.stats.upsert(
             "acme", [StatUpdate(EXT, learner_email(9), StatState.HELD, "h", payload=None)]
         )
         env.next_day()
@@ -281,7 +281,7 @@ class TestHeldWithoutPayload:
         assert [q for q in _activity_queries(env)[pulls:] if "from_date=" in q] == []
         assert report.counts["expired"] == 1
         key = (EXT, learner_email(9))
-        row = env.store.get_stats("acme", [key])[key]
+        row = env.store.stats.get("acme", [key])[key]
         assert row.state == StatState.FAILED
         assert row.last_error is not None
         assert "no longer has this enrollment" in row.last_error
@@ -306,7 +306,7 @@ class TestFailedStatistics:
         report = await env.stats()
         assert report.status == "partial"
         key = (EXT, learner_email(0))
-        row = env.store.get_stats("acme", [key])[key]
+        row = env.store.stats.get("acme", [key])[key]
         assert (row.state, row.attempts) == (StatState.FAILED, 1)
         assert row.payload is not None
         index[course_key] = course_id
@@ -315,7 +315,7 @@ class TestFailedStatistics:
         assert report.status == "succeeded"
         assert report.counts["created"] == 1
         assert [a["progress"] for a in env.attempts(learner_email(0), EXT)] == [30]
-        row = env.store.get_stats("acme", [key])[key]
+        row = env.store.stats.get("acme", [key])[key]
         assert (row.state, row.payload, row.attempts) == (StatState.SENT, None, 0)
 
     async def test_resends_stop_after_the_last_attempt(self) -> None:
@@ -331,7 +331,7 @@ class TestFailedStatistics:
             await env.stats(full=False)
         assert _stat_posts(env) == MAX_STATISTIC_ATTEMPTS
         key = (EXT, learner_email(0))
-        assert env.store.get_stats("acme", [key])[key].attempts == MAX_STATISTIC_ATTEMPTS
+        assert env.store.stats.get("acme", [key])[key].attempts == MAX_STATISTIC_ATTEMPTS
         env.next_day()
         await env.stats(full=True)  # the weekly full pull still tries it
         assert _stat_posts(env) == MAX_STATISTIC_ATTEMPTS + 1
@@ -358,7 +358,7 @@ class TestPullWindow:
             else:
                 assert all("from_date=" not in q for q in queries)
         assert fulls == [False] * 6 + [True]
-        assert env.store.list_runs("acme", limit=1)[0].full  # stored with the run
+        assert env.store.runs.list("acme", limit=1)[0].full  # stored with the run
 
     async def test_overlap_follows_the_option(self) -> None:
         """stats_overlap_days moves the start of the incremental window."""

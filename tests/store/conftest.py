@@ -170,7 +170,7 @@ def clock() -> FakeClock:
 def store(db_url: str, clock: FakeClock) -> Iterator[Store]:
     """A store on the backend under test, with a fake clock and one connection, ``c1``."""
     opened = Store.open(db_url, clock=clock)
-    opened.ensure_connection("c1", udemy_account="acme", group_id="g1")
+    opened.connections.ensure("c1", udemy_account="acme", group_id="g1")
     yield opened
     opened.close()
 

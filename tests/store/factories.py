@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from udemy360.store import ItemState, ItemUpdate
 
-# A statistic as sent to 360Learning, kept on held and failed rows so they can be re-sent.
+# A statistic as sent to 360Learning, kept on held, unmatched and failed rows to send later.
 STAT_PAYLOAD = {
     "courseIdentifier": {"type": "externalId", "value": "101"},
     "userIdentifier": {"type": "mail", "value": "a@example.com"},

@@ -25,11 +25,11 @@ def _child(url: str, out: Connection) -> None:
     """Run in another process: see the parent's lease, then take one and "crash" holding it."""
     store = Store.open(url)
     try:
-        store.acquire_lock("c1", "child", ttl=60)
+        store.locks.acquire("c1", "child", ttl=60)
         out.send("acquired c1")
     except LockHeld as exc:
         out.send(f"held c1 by {exc.holder}")
-    store.acquire_lock("c2", "child", ttl=60)
+    store.locks.acquire("c2", "child", ttl=60)
     out.send("acquired c2")
     # exits without releasing c2, like a killed run
 
@@ -47,8 +47,8 @@ class TestLock:
     ) -> None:
         """While one store holds the lease, another store's attempt raises LockHeld with holder."""
         other = open_store()
-        with store.lock("c1", "run-a", ttl=600) as lease:
-            with pytest.raises(LockHeld) as info, other.lock("c1", "run-b"):
+        with store.locks.acquire("c1", "run-a", ttl=600) as lease:
+            with pytest.raises(LockHeld) as info, other.locks.acquire("c1", "run-b"):
                 pytest.fail("entered a held lock")
             assert info.value.holder == "run-a"
             assert info.value.expires_at == clock.now + timedelta(seconds=600)
@@ -59,68 +59,68 @@ class TestLock:
     ) -> None:
         """The lease is released when the block ends, also by an exception."""
         other = open_store()
-        with pytest.raises(RuntimeError), store.lock("c1", "run-a"):
+        with pytest.raises(RuntimeError), store.locks.acquire("c1", "run-a"):
             raise RuntimeError("run failed")
-        with other.lock("c1", "run-b") as lease:
+        with other.locks.acquire("c1", "run-b") as lease:
             assert lease.owner == "run-b"
 
     def test_connections_are_independent(self, store: Store) -> None:
         """Holding one connection's lease does not block another connection."""
-        with store.lock("c1", "run-a"), store.lock("c2", "run-b") as lease:
+        with store.locks.acquire("c1", "run-a"), store.locks.acquire("c2", "run-b") as lease:
             assert lease.connection_id == "c2"
 
     def test_same_owner_cannot_reenter(self, store: Store) -> None:
         """The lease is not re-entrant: a second run with the same owner name is refused too."""
-        with store.lock("c1", "worker"), pytest.raises(LockHeld):
-            store.acquire_lock("c1", "worker")
+        with store.locks.acquire("c1", "worker"), pytest.raises(LockHeld):
+            store.locks.acquire("c1", "worker")
 
     def test_expired_lease_is_taken_over(
         self, store: Store, open_store: Callable[[], Store], clock: FakeClock
     ) -> None:
         """A lease past its expiry (a crashed run) is taken over by the next owner."""
-        stale = store.acquire_lock("c1", "crashed", ttl=60)
+        stale = store.locks.acquire("c1", "crashed", ttl=60)
         clock.advance(61)
-        with open_store().lock("c1", "next") as lease:
+        with open_store().locks.acquire("c1", "next") as lease:
             assert lease.owner == "next"
             with pytest.raises(LockHeld) as info:
-                store.acquire_lock("c1", "third")
+                store.locks.acquire("c1", "third")
             assert info.value.holder == "next"
             # the crashed run wakes up: it learns it lost the lease and cannot free the new one
             with pytest.raises(LockLost):
                 stale.renew()
             stale.release()
             with pytest.raises(LockHeld):
-                store.acquire_lock("c1", "third")
+                store.locks.acquire("c1", "third")
 
     def test_lease_at_exact_expiry_is_free(self, store: Store, clock: FakeClock) -> None:
         """At its expiry instant the lease no longer protects its holder."""
-        store.acquire_lock("c1", "old", ttl=10)
+        store.locks.acquire("c1", "old", ttl=10)
         clock.advance(10)
-        assert store.acquire_lock("c1", "new", ttl=10).owner == "new"
+        assert store.locks.acquire("c1", "new", ttl=10).owner == "new"
 
     def test_renew_extends_the_lease(
         self, store: Store, open_store: Callable[[], Store], clock: FakeClock
     ) -> None:
         """A renewed lease stays held past its first expiry."""
         other = open_store()
-        with store.lock("c1", "long-run", ttl=60) as lease:
+        with store.locks.acquire("c1", "long-run", ttl=60) as lease:
             clock.advance(50)
             assert lease.renew() == clock.now + timedelta(seconds=60)
             clock.advance(50)
             with pytest.raises(LockHeld):
-                other.acquire_lock("c1", "intruder")
+                other.locks.acquire("c1", "intruder")
             assert lease.renew(ttl=5) == clock.now + timedelta(seconds=5)
             clock.advance(6)
-            assert other.acquire_lock("c1", "intruder").owner == "intruder"
+            assert other.locks.acquire("c1", "intruder").owner == "intruder"
 
     def test_non_positive_ttl_is_refused(self, store: Store) -> None:
         """A lease must last some time."""
         with pytest.raises(ValueError, match="ttl"):
-            store.acquire_lock("c1", "x", ttl=0)
+            store.locks.acquire("c1", "x", ttl=0)
 
     def test_repr_hides_the_token(self, store: Store) -> None:
         """The lease token, the only proof of ownership, stays out of reprs."""
-        lease = store.acquire_lock("c1", "run")
+        lease = store.locks.acquire("c1", "run")
         assert isinstance(lease, Lease)
         assert lease.token not in repr(lease)
 
@@ -134,7 +134,7 @@ class TestLock:
         def race(i: int) -> None:
             start.wait()
             try:
-                winners.append(stores[i].acquire_lock("c1", f"t{i}").owner)
+                winners.append(stores[i].locks.acquire("c1", f"t{i}").owner)
             except LockHeld as exc:
                 held.append(exc.holder)
 
@@ -150,14 +150,14 @@ class TestLock:
         """Another process sees our lease, and a lease it left behind when it ended is free."""
         ctx = _mp_context()
         receive, send = ctx.Pipe(duplex=False)
-        with store.lock("c1", "parent"):
+        with store.locks.acquire("c1", "parent"):
             child = ctx.Process(target=_child, args=(db_url, send))
             child.start()
             child.join(timeout=60)
         assert child.exitcode == 0
         assert [receive.recv(), receive.recv()] == ["held c1 by parent", "acquired c2"]
         # the child's process is gone: its lease is taken over without waiting for expiry
-        assert store.acquire_lock("c2", "parent").owner == "parent"
+        assert store.locks.acquire("c2", "parent").owner == "parent"
 
 
 class TestDeadHolder:
@@ -172,14 +172,14 @@ class TestDeadHolder:
             assert proc.stdout is not None
             assert proc.stdout.readline().strip() == "held"
             with pytest.raises(LockHeld) as info:
-                store.acquire_lock("c1", "next", ttl=600)
+                store.locks.acquire("c1", "next", ttl=600)
             assert info.value.holder == "killed"
             proc.send_signal(signal.SIGKILL)
         finally:
             proc.wait(timeout=30)
             if proc.stdout is not None:
                 proc.stdout.close()
-        with store.lock("c1", "next", ttl=600) as lease:
+        with store.locks.acquire("c1", "next", ttl=600) as lease:
             assert lease.owner == "next"
 
     def test_dead_holder_on_another_host_waits_for_expiry(
@@ -195,15 +195,15 @@ class TestDeadHolder:
         with store.engine.begin() as conn:
             conn.execute(update(LockRecord).values(host="another-host"))
         with pytest.raises(LockHeld):
-            store.acquire_lock("c2", "parent")
+            store.locks.acquire("c2", "parent")
         clock.advance(61)
-        assert store.acquire_lock("c2", "parent").owner == "parent"
+        assert store.locks.acquire("c2", "parent").owner == "parent"
 
     def test_own_process_lease_is_never_taken_over(self, store: Store) -> None:
         """A lease held elsewhere in this very process counts as alive."""
-        store.acquire_lock("c1", "first")
+        store.locks.acquire("c1", "first")
         with pytest.raises(LockHeld):
-            store.acquire_lock("c1", "second")
+            store.locks.acquire("c1", "second")
 
 
 # takes the lease with a store clock in the real present, says so, then waits to be killed
@@ -211,7 +211,7 @@ _HOLDER = """
 import sys, time
 from udemy360.store import Store
 store = Store.open(sys.argv[1])
-store.acquire_lock("c1", "killed", ttl=600)
+store.locks.acquire("c1", "killed", ttl=600)
 print("held", flush=True)
 time.sleep(600)
 """

@@ -26,11 +26,11 @@ class TestInterruptedRuns:
     async def test_a_run_left_running_is_closed_as_interrupted_by_the_next(self) -> None:
         """A run row whose process died is closed as interrupted, with its saved counts."""
         env = await make_env(courses=5, learning_paths=0)
-        dead = env.store.start_run("acme", "courses", dry_run=False, now=env.now())
-        env.store.save_run_progress(dead, {"fetched": 3}, {})
+        dead = env.store.runs.start("acme", "courses", dry_run=False, now=env.now())
+        env.store.runs.save_progress(dead, {"fetched": 3}, {})
         report = await env.courses()
         assert report.status == "succeeded"
-        row = env.store.get_run(dead)
+        row = env.store.runs.get(dead)
         assert row is not None
         assert row.status == RunStatus.INTERRUPTED
         assert row.counts["fetched"] == 3
@@ -42,7 +42,7 @@ class TestInterruptedRuns:
         with pytest.raises(ExceptionGroup) as raised:
             await env.courses(progress=_ExplodingProgress())
         assert raised.group_contains(RuntimeError, match="a bug in a progress display")
-        [row] = env.store.list_runs("acme")
+        [row] = env.store.runs.list("acme")
         assert row.status == RunStatus.ABORTED
         assert any("aborted" in e for e in row.errors)
         report = await env.courses()
@@ -60,13 +60,13 @@ class TestUnrecordableOperation:
         poisoned = SentItem(
             external_id=target, kind="course", udemy_id=2**70, hash="x", action="update"
         )
-        env.store.record_bulk_operation(
+        env.store.bulk.record(
             "acme", None, op.id, "courses", 1, env.now(), context=dump(ItemBatch(items=(poisoned,)))
         )
         env.next_day()
         report = await env.courses()
         assert report.status in ("succeeded", "partial")
         assert any("could not be recorded" in e for e in report.errors)
-        assert env.store.pending_bulk_operations("acme") == []
+        assert env.store.bulk.pending("acme") == []
         env.next_day()
         assert (await env.courses()).status == "succeeded"

@@ -34,7 +34,7 @@ def make_job_runner(settings: Settings, store: Store) -> Callable[[str], Awaitab
     from udemy360.sync import Clients, as_job, run_job
 
     async def run(job: str) -> object:
-        row = store.get_connection(settings.connection_id)
+        row = store.connections.get(settings.connection_id)
         if row is None or not row.active:
             logger.warning("connection %s is deactivated: %s skipped", settings.connection_id, job)
             return None
@@ -70,7 +70,7 @@ def last_started(store: Store, connection_id: str) -> Callable[[str], datetime |
     """Return a lookup of the start of the last run of a job that completed (fully or partly)."""
 
     def lookup(job: str) -> datetime | None:
-        row = store.last_successful_run(connection_id, job)
+        row = store.runs.last_successful(connection_id, job)
         return row.started_at if row is not None else None
 
     return lookup
@@ -91,7 +91,7 @@ async def serve(
 
     store = Store.open(settings.store_url)
     try:
-        row = store.get_connection(settings.connection_id)
+        row = store.connections.get(settings.connection_id)
         if row is None or not row.integration_id:
             logger.error("not set up: run 'udemy360 setup' first")
             return 1

@@ -323,7 +323,7 @@ def _stored_integration(settings: Settings) -> str | None:
     except (SQLAlchemyError, OSError):  # check must report, not crash, on an unusable store
         return None
     try:
-        row = store.get_connection(settings.connection_id)
+        row = store.connections.get(settings.connection_id)
         return row.integration_id if row else None
     finally:
         store.close()
@@ -351,7 +351,7 @@ async def setup_async(
     section = settings.learning360
     store = _factory.open_store(settings)
     try:
-        existing = store.get_connection(settings.connection_id)
+        existing = store.connections.get(settings.connection_id)
         request = SetupRequest(
             connection_id=settings.connection_id,
             udemy_account=str(settings.udemy.account_name),
@@ -419,7 +419,7 @@ def setup(
 
 def connection_ready(settings: Settings, store: Store) -> ConnectionRow:
     """Return the connection row; refuse (exit 1) when set-up never ran or it is deactivated."""
-    row = store.get_connection(settings.connection_id)
+    row = store.connections.get(settings.connection_id)
     if row is None or not (row.integration_id or settings.learning360.integration_id):
         _fail("this connection is not set up yet: run 'udemy360 setup' first")
     if not row.active:
@@ -593,7 +593,7 @@ def runs_list(
     settings = load(ctx)
     store = _factory.open_store(settings)
     try:
-        rows = store.list_runs(settings.connection_id, limit=limit)
+        rows = store.runs.list(settings.connection_id, limit=limit)
     finally:
         store.close()
     if not rows:
@@ -615,7 +615,7 @@ def runs_show(
     settings = load(ctx)
     store = _factory.open_store(settings)
     try:
-        row = store.get_run(run_id)
+        row = store.runs.get(run_id)
         if row is None:
             _fail(f"no run {run_id}: see 'udemy360 runs'", EXIT_USAGE)
         out = console()
@@ -626,12 +626,12 @@ def runs_show(
             for error in row.errors:
                 out.print(f"[red]error:[/red] {error}")
         render_outcomes(
-            out, "Item errors", store.iter_item_outcomes(run_id, outcome="error"), limit
+            out, "Item errors", store.runs.iter_outcomes(run_id, outcome="error"), limit
         )
         unmatched = render_outcomes(
             out,
             "Unmatched learners (no 360Learning user with that email)",
-            store.iter_item_outcomes(run_id, outcome="unmatched"),
+            store.runs.iter_outcomes(run_id, outcome="unmatched"),
             limit,
         )
         if unmatched:
@@ -640,7 +640,7 @@ def runs_show(
                 "sent again when they change and on the weekly full pull."
             )
         render_outcomes(
-            out, "Skipped rows", store.iter_item_outcomes(run_id, outcome="skipped"), limit
+            out, "Skipped rows", store.runs.iter_outcomes(run_id, outcome="skipped"), limit
         )
     finally:
         store.close()
@@ -668,7 +668,7 @@ def deactivate(
     settings = load(ctx, require=_factory.L360_REQUIRED if delete_integration else ())
     store = _factory.open_store(settings)
     try:
-        row = store.get_connection(settings.connection_id)
+        row = store.connections.get(settings.connection_id)
         if row is None:
             _fail("this connection was never set up: nothing to deactivate", EXIT_USAGE)
         if dry_run:
@@ -691,7 +691,7 @@ def deactivate(
             )
         ):
             raise typer.Exit(EXIT_FAILED)
-        store.set_connection_active(settings.connection_id, False)
+        store.connections.set_active(settings.connection_id, False)
         typer.echo(f"Connection {settings.connection_id!r} deactivated: no more scheduled syncs.")
         if delete_integration:
             deleted = _run(_delete_integration(settings, store))

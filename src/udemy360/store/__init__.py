@@ -1,15 +1,26 @@
-"""The state store: what was synced, runs and their outcomes, and the per-connection run lock.
+"""The state store: what was synced, the learner directory, runs, and the per-connection lease.
 
 SQLAlchemy 2 with Alembic migrations applied on open; a SQLite file by default, PostgreSQL by
-URL. `Store` is the API; `udemy360.store.records` holds the ORM records for extra queries.
+URL. `Store` is the API, one attribute per kind of record (``store.items.get(…)``,
+``store.runs.start(…)``, …); `udemy360.store.records` holds the ORM records for extra queries.
 """
 
 from __future__ import annotations
 
-from udemy360.store.errors import LockHeld, LockLost, StoreDataError, StoreError, UnknownConnection
+from udemy360.store.errors import (
+    LockHeld,
+    LockLost,
+    StoreDataError,
+    StoreError,
+    StoreUnavailable,
+    UnknownConnection,
+)
+from udemy360.store.facade import Store
 from udemy360.store.lock import Lease
-from udemy360.store.queries import Store, tag_key
 from udemy360.store.rows import (
+    Alias,
+    AliasKind,
+    AliasRow,
     BulkOpRow,
     ConnectionRow,
     ItemOutcome,
@@ -17,14 +28,22 @@ from udemy360.store.rows import (
     ItemRow,
     ItemState,
     ItemUpdate,
+    LearnerRow,
+    LearnerUpdate,
     RunRow,
     RunStatus,
     StatRow,
     StatState,
     StatUpdate,
+    UnmatchedLearner,
+    UnmatchedSummary,
 )
+from udemy360.store.tags import tag_key
 
 __all__ = [
+    "Alias",
+    "AliasKind",
+    "AliasRow",
     "BulkOpRow",
     "ConnectionRow",
     "ItemOutcome",
@@ -32,6 +51,8 @@ __all__ = [
     "ItemRow",
     "ItemState",
     "ItemUpdate",
+    "LearnerRow",
+    "LearnerUpdate",
     "Lease",
     "LockHeld",
     "LockLost",
@@ -43,6 +64,9 @@ __all__ = [
     "Store",
     "StoreDataError",
     "StoreError",
+    "StoreUnavailable",
     "UnknownConnection",
+    "UnmatchedLearner",
+    "UnmatchedSummary",
     "tag_key",
 ]

@@ -1,6 +1,8 @@
 """Errors raised by the state store.
 
 StoreError
+ ├ StoreUnavailable   `Store.open` could not open the database named by ``store_url``
+ ├ StoreDataError     the database refused a value a write carried; nothing was written
  ├ LockHeld   another owner holds an unexpired lease on the connection
  ├ LockLost   our lease expired and was taken over (or released) before we renewed it
  └ UnknownConnection   (also a LookupError) no connection with that id
@@ -13,6 +15,33 @@ from datetime import datetime
 
 class StoreError(Exception):
     """Base class of every error the store raises on purpose."""
+
+
+class StoreUnavailable(StoreError):
+    """The database of the ``store_url`` setting cannot be opened; the message says how to fix it.
+
+    Raised for a malformed URL, an unsupported database, a path that cannot be created or an
+    unreachable server. The message shows the URL with its password masked.
+    """
+
+    def __init__(self, url: str, problem: str, fix: str) -> None:
+        super().__init__(f"store_url {url!r}: {problem}; {fix}")
+        self.url = url
+        self.problem = problem
+        self.fix = fix
+
+
+class StoreDataError(StoreError):
+    """The database refused a value of a write (a NUL byte, an integer beyond 64 bits, …).
+
+    The write was rolled back whole. The message names the operation and the kind of error,
+    never the values, which may be personal data.
+    """
+
+    def __init__(self, operation: str, reason: str) -> None:
+        super().__init__(f"the database refused a value in {operation} ({reason})")
+        self.operation = operation
+        self.reason = reason
 
 
 class LockHeld(StoreError):
@@ -37,12 +66,9 @@ class LockLost(StoreError):
 
 
 class UnknownConnection(StoreError, LookupError):
-    """The connection id names no connection; create it with `Store.ensure_connection` first."""
+    """The connection id names no connection; create it with `store.connections.ensure` first."""
 
     def __init__(self, connection_id: str) -> None:
         super().__init__(f"unknown connection {connection_id!r}")
         self.connection_id = connection_id
 
-
-class StoreDataError(StoreError):
-    """The database refused a value (temporary until the store split lands)."""

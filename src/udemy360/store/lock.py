@@ -65,7 +65,10 @@ def process_gone(host: str | None, pid: int | None) -> bool:
 
 
 class Lease:
-    """A held lease on one connection; renew it before `expires_at`, release it when done."""
+    """A held lease on one connection; renew it before `expires_at`, release it when done.
+
+    A lease is also a context manager that releases it when the block ends, however it ends.
+    """
 
     __slots__ = ("_clock", "_engine", "connection_id", "expires_at", "owner", "token", "ttl")
 
@@ -95,6 +98,12 @@ class Lease:
             f"expires_at={self.expires_at.isoformat()!r})"
         )
 
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
     def renew(self, ttl: float | None = None) -> datetime:
         """Push the expiry to now + ttl and return it.
 
@@ -122,6 +131,24 @@ class Lease:
         with self._engine.begin() as conn:
             conn.execute(stmt)
         log.debug("lease released connection=%s owner=%s", self.connection_id, self.owner)
+
+
+class Locks:
+    """The per-connection run leases (``store.locks``)."""
+
+    __slots__ = ("_clock", "_engine")
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def acquire(self, connection_id: str, owner: str, ttl: float = 600) -> Lease:
+        """Take the connection's lease; use it in a ``with`` block or `release()` it.
+
+        Raises:
+            LockHeld: another owner holds an unexpired lease (fields `holder`, `expires_at`).
+        """
+        return acquire(self._engine, self._clock, connection_id, owner, ttl)
 
 
 def acquire(

@@ -1,8 +1,9 @@
 """SQLAlchemy 2 typed ORM records: the tables of the state store.
 
-Every table is scoped by ``connection_id``. Unique constraints are declared here and in the first
-migration (STYLE.md §5.8): integrity is never repaired after the fact. The migration in
-``migrations/versions`` must create exactly this metadata; a test compares the two.
+Every table is scoped by ``connection_id``. Unique constraints are declared here and in the
+migration that creates their table (STYLE.md §5.8): integrity is never repaired after the fact.
+The migrations in ``migrations/versions`` must create exactly this metadata; a test compares
+the two.
 """
 
 from __future__ import annotations
@@ -75,8 +76,10 @@ ITEM_STATE_CHECK = _states("state", ("active", "archived", "failed"))
 ITEM_KIND_CHECK = _states("kind", ("course", "learning_path"))
 STAT_STATE_CHECK = _states("state", ("sent", "unmatched", "failed", "held"))
 RUN_STATUS_CHECK = _states(
-    "status", ("running", "succeeded", "partial", "failed", "aborted", "refused", "locked")
+    "status",
+    ("running", "succeeded", "partial", "failed", "aborted", "refused", "locked", "interrupted"),
 )
+ALIAS_KIND_CHECK = _states("kind", ("mail", "domain"))
 
 
 class Base(DeclarativeBase):
@@ -197,14 +200,17 @@ class StatRecord(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_sent_at: Mapped[datetime | None]
     run_id: Mapped[int | None] = mapped_column(Integer)
-    # held and failed rows only: the mapped statistic, sent from here once its course arrives
-    # (held) or its retry time has come (failed); cleared once 360Learning accepts it
+    # held, unmatched and failed rows only: the mapped statistic, sent from here once its
+    # course arrives (held), its learner appears (unmatched) or its retry time has come
+    # (failed); cleared once 360Learning accepts it
     payload: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
     # failed rows: sends tried so far and when the store may resend it (backoff)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     next_retry_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # unmatched rows: when the row became unmatched (kept while it stays so)
+    unmatched_since: Mapped[datetime | None]
 
 
 class RunRecord(Base):
@@ -270,6 +276,41 @@ class BulkOperationRecord(Base):
     context: Mapped[dict[str, object]] = mapped_column(JSON)
 
 
+class LearnerRecord(Base):
+    """A 360Learning user of the connection's platform: mail → user id and status."""
+
+    __tablename__ = "learners"
+    __table_args__ = (Index("ix_learners_connection_id_user_id", "connection_id", "user_id"),)
+
+    connection_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    # trimmed and lower-cased, as Udemy emails are (DESIGN.md, `user_email` row)
+    mail: Mapped[str] = mapped_column(String(320), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    # "active", "invited" or "deleted" (core-api.openapi.json, UserDTO); no CHECK, so a new
+    # status from 360Learning is stored rather than refused
+    status: Mapped[str] = mapped_column(String(16))
+    # when a refresh of the directory last read this user
+    seen_at: Mapped[datetime]
+
+
+class LearnerAliasRecord(Base):
+    """A per-connection rule matching a Udemy learner to a 360Learning user by mail or domain."""
+
+    __tablename__ = "learner_aliases"
+    __table_args__ = (CheckConstraint(ALIAS_KIND_CHECK, name="kind"),)
+
+    connection_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # trimmed and lower-case; a domain without its "@"
+    source: Mapped[str] = mapped_column(String(320), primary_key=True)
+    target: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+
+
 class LockRecord(Base):
     """The lease that keeps two runs of one connection from overlapping."""
 
@@ -293,6 +334,8 @@ __all__ = [
     "ItemOutcomeRecord",
     "ItemRecord",
     "ItemTagRecord",
+    "LearnerAliasRecord",
+    "LearnerRecord",
     "LockRecord",
     "RunRecord",
     "StatRecord",

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from udemy360.domain import ItemKind
 
@@ -26,7 +27,8 @@ class StatState(StrEnum):
     """What happened to the last statistic built for one (course, learner) pair."""
 
     SENT = "sent"
-    UNMATCHED = "unmatched"  # learner unknown to 360Learning (a per-item bulk error)
+    # the learner is unknown to 360Learning: kept with its payload, sent once the learner appears
+    UNMATCHED = "unmatched"
     FAILED = "failed"
     HELD = "held"  # the course is not (yet) synced and active; sent once it is
 
@@ -35,7 +37,8 @@ class RunStatus(StrEnum):
     """Outcome of a run; PARTIAL means it finished but some items failed.
 
     REFUSED: the mass-archive guard stopped a catalog run; LOCKED: another run held the
-    connection's lock, so this one did nothing.
+    connection's lock, so this one did nothing; INTERRUPTED: its process died or lost the lease
+    before it finished, and the next run of the connection closed it (with its last saved counts).
     """
 
     RUNNING = "running"
@@ -45,6 +48,7 @@ class RunStatus(StrEnum):
     ABORTED = "aborted"
     REFUSED = "refused"
     LOCKED = "locked"
+    INTERRUPTED = "interrupted"
 
 
 SUCCESSFUL_RUN_STATUSES: frozenset[RunStatus] = frozenset({RunStatus.SUCCEEDED, RunStatus.PARTIAL})
@@ -91,7 +95,7 @@ class ItemRow:
 
 @dataclass(frozen=True, slots=True)
 class ItemUpdate:
-    """The outcome of sending one catalog item, written by `Store.upsert_item_results`.
+    """The outcome of sending one catalog item, written by ``store.items.upsert``.
 
     On an existing row, `payload_hash`, `state`, `last_error`, `attempts` and `next_retry_at`
     are overwritten as given (None clears them: a None hash forces a resend next run), while
@@ -133,6 +137,7 @@ class StatRow:
     payload: Mapping[str, object] | None = None
     attempts: int = 0
     next_retry_at: datetime | None = None
+    unmatched_since: datetime | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -142,15 +147,16 @@ class StatRow:
 
 @dataclass(frozen=True, slots=True)
 class StatUpdate:
-    """The outcome of building or sending one statistic, written by `Store.upsert_stats`.
+    """The outcome of building or sending one statistic, written by ``store.stats.upsert``.
 
     Two rules of DESIGN.md are enforced by the store itself: `first_activity_at` never changes
     once the row has been sent (a new value makes 360Learning open a second attempt), and
     `completed` never goes back to False (completion is final). Set `completed` only once
     360Learning accepted the completion. `last_sent_at` keeps its stored value when None;
-    the other fields are overwritten, so a None `payload` (kept for held and failed rows, to
-    send them from the store later) clears it, and `attempts`/`next_retry_at` (failed rows'
-    backoff) are reset by any update that does not give them.
+    the other fields are overwritten, so a None `payload` (kept for held, unmatched and failed
+    rows, to send them from the store later) clears it, and `attempts`/`next_retry_at` (failed
+    rows' backoff) are reset by any update that does not give them. The store stamps
+    `unmatched_since` itself: when a row first becomes unmatched, kept while it stays so.
     """
 
     external_course_id: str
@@ -227,3 +233,72 @@ class BulkOpRow:
 
 
 BULK_OP_PENDING = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedLearner:
+    """A learner Udemy reports whom 360Learning does not know, with the rows waiting for them."""
+
+    mail: str
+    courses: int
+    course_ids: Sequence[str]
+    first_seen: datetime
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedSummary:
+    """What waits for learners 360Learning does not know: rows, learners, courses, since when."""
+
+    rows: int
+    learners: int
+    courses: int
+    first_seen: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerUpdate:
+    """One 360Learning user as read from ``GET /api/v2/users`` (``mail``, ``_id``, ``status``)."""
+
+    mail: str
+    user_id: str
+    status: str  # "active", "invited" or "deleted" (core-api.openapi.json, UserDTO)
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerRow:
+    """A 360Learning user in the connection's learner directory; `mail` is lower-case."""
+
+    connection_id: str
+    mail: str
+    user_id: str
+    status: str
+    seen_at: datetime
+
+
+AliasKind = Literal["mail", "domain"]
+"""An explicit mail alias (one learner) or a domain rewrite (every learner of a domain)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """A rule matching a Udemy learner to a 360Learning user when their mails disagree.
+
+    ``mail``: `source` is a Udemy mail and `target` the 360Learning mail; ``domain``: both are
+    domains (without ``@``), and a mail of the source domain is looked up in the target one.
+    """
+
+    kind: AliasKind
+    source: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class AliasRow:
+    """A stored alias rule of one connection (values trimmed and lower-case)."""
+
+    connection_id: str
+    kind: AliasKind
+    source: str
+    target: str
+    created_at: datetime

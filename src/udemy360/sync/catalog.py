@@ -130,7 +130,7 @@ class CatalogRun:
             ids = [a.external_id for a in archived.items]
             outcomes = await self._results(pending.op_id, ids)
             done = [ext for ext in ids if (o := outcomes.get(ext)) is not None and o.ok]
-            self.store.mark_archived(self.conn, done, self.now())
+            self.store.items.mark_archived(self.conn, done, self.now())
             self.tally.add("archived", len(done))
             return
         batch = load(ItemBatch, pending.context)
@@ -194,7 +194,7 @@ class CatalogRun:
         The archive diff counts an item as seen only if it carries this run's mark, so no
         earlier run (even one whose clock ran ahead) can make a vanished item look seen.
         """
-        latest = self.store.max_seen_at(self.conn)
+        latest = self.store.items.max_seen_at(self.conn)
         if latest is None or latest < started:
             return started
         return latest + timedelta(milliseconds=1)
@@ -211,11 +211,11 @@ class CatalogRun:
         async for tag in self.l360.iter_tags():
             live.setdefault(tag.name.strip().lower(), tag.id)
         live_ids = set(live.values())
-        stored = self.store.get_tag_ids(self.conn)
+        stored = self.store.tags.ids(self.conn)
         gone = {tag_id for tag_id in stored.values() if tag_id not in live_ids}
         if gone and not self.dry_run:
             logger.info("forgetting %d tag(s) deleted in 360Learning", len(gone))
-            self.store.delete_tags(self.conn, gone)
+            self.store.tags.delete(self.conn, gone)
         self.stored_tags = {key: tag_id for key, tag_id in stored.items() if tag_id in live_ids}
         self.tag_ids = {**self.stored_tags, **live}
         self.tags_loaded = True
@@ -299,7 +299,7 @@ class CatalogRun:
         # store it leaves behind is the one the next real run would have found anyway
         if self.dry_run:
             self.dry_seen.update(seen)
-            known = self.store.get_items(self.conn, [m.external_id for m in good])
+            known = self.store.items.get(self.conn, [m.external_id for m in good])
         else:
             known = await self.ctx.db(self._mark_and_lookup, seen, good, seen_at)
         now = self.now()
@@ -322,14 +322,14 @@ class CatalogRun:
                 if len(self.buffer) >= self.options.course_batch_size:
                     await self._send(tasks)
         if langs and not self.dry_run:
-            self.store.set_default_langs(self.conn, langs)
+            self.store.items.set_default_langs(self.conn, langs)
 
     def _mark_and_lookup(
         self, seen: Sequence[str], good: Sequence[MappedCourse], seen_at: datetime
     ) -> dict[str, ItemRow]:
         """One page's store work: mark what the listing holds, read what the store knows."""
-        self.store.mark_seen(self.conn, seen, seen_at)
-        return self.store.get_items(self.conn, [m.external_id for m in good])
+        self.store.items.mark_seen(self.conn, seen, seen_at)
+        return self.store.items.get(self.conn, [m.external_id for m in good])
 
     async def _send(self, tasks: asyncio.TaskGroup) -> None:
         payloads, sent = self.buffer, self.buffer_items
@@ -379,7 +379,7 @@ class CatalogRun:
                 message = result.error.message if result and result.error else "no result"
                 updates.append(self._failed(item, now, message))
                 self.ctx.item_error(item.kind, item.external_id, message)
-        await self.ctx.db(self.store.upsert_item_results, self.conn, updates)
+        await self.ctx.db(self.store.items.upsert, self.conn, updates)
         del updates
         for item, course_id in accepted:
             if item.action == "restore" or (self.options.tags_enabled and item.kind == "course"):
@@ -419,7 +419,7 @@ class CatalogRun:
                 if not self.ctx.budget.open("restore"):
                     return self._defer(item, course_id, "restore")
                 await self.l360.set_course_archived(course_id, False)
-                self.store.mark_restored(self.conn, [item.external_id], self.now())
+                self.store.items.mark_restored(self.conn, [item.external_id], self.now())
                 self.tally.add("restored")
             if self.options.tags_enabled and item.kind == "course":
                 step = "tags"
@@ -432,7 +432,7 @@ class CatalogRun:
             failed = self._failed(
                 item.model_copy(update={"course_id": course_id}), self.now(), str(exc)
             )
-            self.store.upsert_item_results(self.conn, [failed])
+            self.store.items.upsert(self.conn, [failed])
             self.ctx.item_error(item.kind, item.external_id, f"{step} failed: {exc}")
             if isinstance(exc, _OUTAGE) and self.ctx.budget.failed(step):
                 self.tally.error(
@@ -445,7 +445,7 @@ class CatalogRun:
         """Leave an item's restore or tags for the next run (its endpoint is out of budget)."""
         message = f"{step} not tried: the endpoint kept failing in this run"
         failed = self._failed(item.model_copy(update={"course_id": course_id}), self.now(), message)
-        self.store.upsert_item_results(self.conn, [failed])
+        self.store.items.upsert(self.conn, [failed])
         self.tally.add("failed")
         self.tally.add(f"{step}_deferred")
 
@@ -459,7 +459,7 @@ class CatalogRun:
                 self.tag_ids[key] = tag_id
                 self.tally.add("tags_created")
             if self.stored_tags.get(key) != tag_id:
-                self.store.save_tag(self.conn, name.strip(), tag_id)
+                self.store.tags.save(self.conn, name.strip(), tag_id)
                 self.stored_tags[key] = tag_id
             return tag_id
 
@@ -471,7 +471,7 @@ class CatalogRun:
                 current: list[str] = []  # created by this very batch: it cannot carry tags yet
             else:
                 current = [t.tag_id for t in await self.l360.get_course_tags(course_id)]
-            ours = self.store.get_item_tags(self.conn, item.external_id)
+            ours = self.store.tags.attached(self.conn, item.external_id)
             plan = plan_course_tags(current, ours, wanted)
             if plan.changed:
                 try:
@@ -485,7 +485,7 @@ class CatalogRun:
                         await self._load_tags(again=True)
                     continue
                 self.tally.add("tagged")
-            self.store.set_item_tags(self.conn, item.external_id, plan.ours)
+            self.store.tags.set_attached(self.conn, item.external_id, plan.ours)
             return
 
     async def _archive(self, seen_at: datetime) -> None:
@@ -496,7 +496,7 @@ class CatalogRun:
         kinds_by_id: dict[str, ItemKind] = {}
         active = 0
         for kind in kinds:
-            for row in self.store.iter_items(self.conn, kind=kind):
+            for row in self.store.items.iter(self.conn, kind=kind):
                 if row.state == ItemState.ARCHIVED or row.course_id is None:
                     continue
                 active += 1
@@ -527,7 +527,7 @@ class CatalogRun:
             ended = await self.ctx.wait(op)
             by_id = await self._results(op.id, chunk)
             done = [ext for ext in chunk if (r := by_id.get(ext)) is not None and r.ok]
-            self.store.mark_archived(self.conn, done, self.now())
+            self.store.items.mark_archived(self.conn, done, self.now())
             self.ctx.finish_operation(op.id, ended.status)
             self.tally.add("archived", len(done))
             for ext in chunk:

@@ -190,7 +190,7 @@ class RunContext:
         started = self.now()
         self._calls_before = (dict(self.udemy.call_counts), dict(self.l360.call_counts))
         try:
-            lease = self.store.acquire_lock(self.conn, owner=_owner(self.job), ttl=self.lock_ttl)
+            lease = self.store.locks.acquire(self.conn, owner=_owner(self.job), ttl=self.lock_ttl)
         except LockHeld as exc:
             return self._locked_out(started, exc)
         try:
@@ -216,7 +216,7 @@ class RunContext:
             try:
                 lease.renew()
                 if self.run_id is not None:
-                    self.store.save_run_progress(
+                    self.store.runs.save_progress(
                         self.run_id, self.tally.snapshot_counts(), self._calls()
                     )
             except LockLost:
@@ -231,19 +231,19 @@ class RunContext:
         """Report (and record, so ``udemy360 runs`` shows it) a run that found the lock held."""
         ended = self.now()
         errors = (f"another run holds the lock: {exc.holder} until {exc.expires_at}",)
-        if self.store.get_connection(self.conn) is None:
+        if self.store.connections.get(self.conn) is None:
             return self._report(None, "locked", started, ended, calls={}, errors=errors)
-        run_id = self.store.start_run(self.conn, self.job, dry_run=self.dry_run, now=started)
+        run_id = self.store.runs.start(self.conn, self.job, dry_run=self.dry_run, now=started)
         report = self._report(run_id, "locked", started, ended, calls={}, errors=errors)
         self._persist(report)
         return report
 
     async def _locked(self, work: JobRun, started: datetime) -> RunReport:
         # the lease is ours: any run of this connection still "running" belongs to a dead process
-        for run_id in self.store.close_interrupted_runs(self.conn, started):
+        for run_id in self.store.runs.close_interrupted(self.conn, started):
             logger.warning("closed run %s of connection %s as interrupted", run_id, self.conn)
         self.full = work.decide_full(started)
-        self.run_id = self.store.start_run(
+        self.run_id = self.store.runs.start(
             self.conn, self.job, dry_run=self.dry_run, full=self.full, now=started
         )
         # every log line of the run carries its id and connection (udemy360.logs merges them)
@@ -341,7 +341,7 @@ class RunContext:
     def _persist(self, report: RunReport) -> None:
         if report.run_id is None:
             return
-        self.store.finish_run(
+        self.store.runs.finish(
             report.run_id,
             status=RunStatus(report.status),
             ended_at=report.ended_at,
@@ -364,7 +364,7 @@ class RunContext:
     def flush_outcomes(self) -> None:
         """Write the per-item outcomes gathered so far."""
         if self.outcomes and self.run_id is not None:
-            self.store.add_item_outcomes(self.run_id, self.conn, self.outcomes)
+            self.store.runs.add_outcomes(self.run_id, self.conn, self.outcomes)
         self.outcomes = []
 
     def status_from_tally(self) -> Status:
@@ -383,7 +383,7 @@ class RunContext:
         """Record a submitted bulk operation (and what resuming it needs) in the store."""
         # persist the operation id BEFORE waiting: a crashed run resumes by polling it (STYLE §4.7)
         await self.db(
-            self.store.record_bulk_operation,
+            self.store.bulk.record,
             self.conn,
             self.run_id,
             op.id,
@@ -411,7 +411,7 @@ class RunContext:
 
     def finish_operation(self, op_id: str, status: str) -> None:
         """Record that a bulk operation ended and its results are in the store."""
-        self.store.finish_bulk_operation(op_id, status, self.now(), clear_context=True)
+        self.store.bulk.finish(op_id, status, self.now(), clear_context=True)
 
     async def _resume_pending(self, work: JobRun) -> None:
         """Poll the bulk operations a crashed run of this job left behind; record what they did.
@@ -419,7 +419,7 @@ class RunContext:
         An operation whose results cannot be recorded (the store refuses a value) is closed as
         "unrecordable": its items are sent again by a later run, and it never blocks one.
         """
-        for pending in self.store.pending_bulk_operations(self.conn):
+        for pending in self.store.bulk.pending(self.conn):
             if pending.op_type not in work.op_types:
                 continue
             logger.info("resuming bulk operation %s (%s)", pending.op_id, pending.op_type)

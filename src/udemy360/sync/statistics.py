@@ -95,11 +95,11 @@ class StatisticsRun:
 
     def decide_full(self, started: datetime) -> bool:
         """Full on request, else weekly; a run with no successful predecessor pulls everything."""
-        last = self.store.last_successful_run(self.conn, "stats")
+        last = self.store.runs.last_successful(self.conn, "stats")
         if self.requested_full is not None:
             full = self.requested_full
         else:
-            last_full = self.store.last_successful_run(self.conn, "stats", full=True)
+            last_full = self.store.runs.last_successful(self.conn, "stats", full=True)
             every = timedelta(days=self.options.full_stats_every_days)
             full = last_full is None or started - last_full.started_at >= every
         if full or last is None:
@@ -117,7 +117,7 @@ class StatisticsRun:
         now = self.now()
         # the payloads were not kept with the operation: a failed row is rebuilt by a pull
         updates = [self._outcome(s, result, None, now) for s, result in results]
-        await self.ctx.db(self.store.upsert_stats, self.conn, updates)
+        await self.ctx.db(self.store.stats.upsert, self.conn, updates)
         self.ctx.flush_outcomes()
 
     async def _results(
@@ -165,7 +165,7 @@ class StatisticsRun:
         Only a full pull can rebuild them, and this one did not: left held, they would force
         a full pull every day.
         """
-        expired = self.store.expire_held_stats(
+        expired = self.store.stats.expire_held(
             self.conn,
             "expired: held without its activity data, and the whole Udemy activity report "
             f"read on {started.date().isoformat()} no longer has this enrollment",
@@ -185,7 +185,7 @@ class StatisticsRun:
         rebuild.
         """
         missing = False
-        rows = self.store.iter_resendable_stats(
+        rows = self.store.stats.iter_resendable(
             self.conn, self.now(), max_attempts=MAX_STATISTIC_ATTEMPTS
         )
         async with asyncio.TaskGroup() as tasks:
@@ -290,13 +290,13 @@ class StatisticsRun:
                 if len(self.batch) >= self.options.stats_batch_size:
                     await self._send(tasks)
         if held and not self.dry_run:
-            await self.ctx.db(self.store.upsert_stats, self.conn, held)
+            await self.ctx.db(self.store.stats.upsert, self.conn, held)
 
     def _lookup(
         self, keys: set[tuple[str, str]], course_ids: set[str]
     ) -> tuple[dict[tuple[str, str], StatRow], dict[str, ItemRow]]:
         """One page's store reads: the known statistics and their courses."""
-        return self.store.get_stats(self.conn, keys), self.store.get_items(self.conn, course_ids)
+        return self.store.stats.get(self.conn, keys), self.store.items.get(self.conn, course_ids)
 
     async def _send(self, tasks: asyncio.TaskGroup) -> None:
         batch, prior = self.batch, self.batch_prior
@@ -319,7 +319,7 @@ class StatisticsRun:
             self._outcome(s, result, mapped, now)
             for mapped, (s, result) in zip(batch, results, strict=True)
         ]
-        await self.ctx.db(self.store.upsert_stats, self.conn, updates)
+        await self.ctx.db(self.store.stats.upsert, self.conn, updates)
         self.ctx.finish_operation(op.id, done.status)
         self.ctx.flush_outcomes()
 

@@ -61,7 +61,7 @@ class TestSetupIntegration:
     ) -> None:
         """The integration id lands on the store's connection row, which is active."""
         result = await setup_integration(l360_client, store, request_for(l360_sandbox))
-        row = store.get_connection("acme")
+        row = store.connections.get("acme")
         assert row is not None
         assert row.integration_id == result.integration_id
         assert row.active is True
@@ -121,10 +121,10 @@ class TestSetupIntegration:
     ) -> None:
         """Set-up on a deactivated connection turns it back on and says so."""
         await setup_integration(l360_client, store, request_for(l360_sandbox))
-        store.set_connection_active("acme", False)
+        store.connections.set_active("acme", False)
         result = await setup_integration(l360_client, store, request_for(l360_sandbox))
         assert result.reactivated is True
-        row = store.get_connection("acme")
+        row = store.connections.get("acme")
         assert row is not None
         assert row.active
 
@@ -142,7 +142,7 @@ class TestSetupRefusals:
         assert caught.value.code == "reservedPlatformName"
         assert caught.value.setting == "learning360.platform_name"
         assert "platform_name" in caught.value.message
-        assert store.get_connection("acme") is None
+        assert store.connections.get("acme") is None
 
     async def test_unknown_group(
         self, l360_client: Learning360Client, l360_sandbox: Learning360Sandbox, store: Store
@@ -177,6 +177,6 @@ class TestDeleteIntegration:
         assert result.integration_id not in l360_sandbox.world.integrations or not (
             l360_sandbox.world.integrations[result.integration_id].active
         )
-        row = store.get_connection("acme")
+        row = store.connections.get("acme")
         assert row is not None
         assert row.integration_id is None

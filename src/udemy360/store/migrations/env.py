@@ -1,4 +1,4 @@
-"""Alembic environment: runs only on a connection handed over by ``udemy360.store.db``."""
+"""Alembic environment: runs only on a connection handed over by ``udemy360.store.engine``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from udemy360.store.records import Base
 connection = context.config.attributes.get("connection")
 if not isinstance(connection, Connection):
     raise RuntimeError(
-        "udemy360 migrations run programmatically: use udemy360.store.db.upgrade(engine), "
+        "udemy360 migrations run programmatically: use udemy360.store.engine.upgrade(engine), "
         "which passes the connection in config.attributes['connection']"
     )
 

@@ -195,13 +195,13 @@ async def setup_integration(
         SetupError: 360Learning refused the set-up; nothing was recorded.
     """
     result = await ensure_integration(l360, request)
-    connection = store.ensure_connection(
+    connection = store.connections.ensure(
         request.connection_id, udemy_account=request.udemy_account, group_id=request.group_id
     )
-    store.set_integration(request.connection_id, result.integration_id)
+    store.connections.set_integration(request.connection_id, result.integration_id)
     reactivated = not connection.active
     if reactivated:
-        store.set_connection_active(request.connection_id, True)
+        store.connections.set_active(request.connection_id, True)
     return SetupResult(result.integration_id, result.action, result.changes, reactivated)
 
 
@@ -212,11 +212,11 @@ async def delete_integration(
 
     Returns the deleted id, or None when no integration was recorded. A 404 counts as deleted.
     """
-    connection = store.get_connection(connection_id)
+    connection = store.connections.get(connection_id)
     integration_id = connection.integration_id if connection is not None else None
     if not integration_id:
         return None
     with contextlib.suppress(Learning360NotFound):
         await l360.delete_integration(integration_id)
-    store.set_integration(connection_id, None)
+    store.connections.set_integration(connection_id, None)
     return integration_id
