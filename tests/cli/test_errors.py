@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 from udemy360.cli import app
 from udemy360.cli._errors import ErrorMappingGroup
 from udemy360.config import ConfigError
-from udemy360.store import StoreError
+from udemy360.store import StoreDataError, StoreUnavailable
 
 runner = CliRunner()
 
@@ -257,17 +257,17 @@ class TestErrorMappingGroup:
         "error",
         [
             ConfigError("store_url: [not] a database URL"),
-            StoreError("cannot reach the database at db.example:5432"),
+            StoreUnavailable("cannot reach the database at db.example:5432"),
         ],
     )
     def test_config_and_store_errors_exit_2(self, error: Exception) -> None:
-        """A ConfigError or StoreError from any command is one message on stderr and exit 2."""
+        """A ConfigError or StoreUnavailable from any command is one message and exit 2."""
         result = runner.invoke(self.app_raising(error), ["boom"])
         assert_config_exit(result, str(error))
 
     def test_store_error_names_store_url(self) -> None:
         """A store error's message says which setting to look at."""
-        result = runner.invoke(self.app_raising(StoreError("unreachable")), ["boom"])
+        result = runner.invoke(self.app_raising(StoreUnavailable("unreachable")), ["boom"])
         assert_config_exit(result, "store_url", "UDEMY360_STORE_URL")
 
     def test_other_exceptions_are_not_hidden(self) -> None:
@@ -275,6 +275,12 @@ class TestErrorMappingGroup:
         result = runner.invoke(self.app_raising(RuntimeError("bug")), ["boom"])
         assert result.exit_code == 1
         assert isinstance(result.exception, RuntimeError)
+
+    def test_a_refused_write_is_not_a_setting(self) -> None:
+        """A store error other than an unusable store is not blamed on the configuration."""
+        result = runner.invoke(self.app_raising(StoreDataError("items.upsert")), ["boom"])
+        assert result.exit_code == 1
+        assert isinstance(result.exception, StoreDataError)
 
     def test_exit_codes_of_commands_pass_through(self) -> None:
         """A command that succeeds exits 0 with its output."""

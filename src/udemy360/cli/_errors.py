@@ -20,7 +20,7 @@ from udemy360.cli._render import console
 from udemy360.config import ConfigError, env_name
 
 if TYPE_CHECKING:
-    from udemy360.store import StoreError
+    from udemy360.store import StoreUnavailable
 
 EXIT_CONFIG: Final = 2
 
@@ -36,7 +36,7 @@ def exit_config_error(message: str) -> NoReturn:
     raise typer.Exit(EXIT_CONFIG)
 
 
-def store_error_message(exc: StoreError) -> str:
+def store_error_message(exc: StoreUnavailable) -> str:
     """Say what went wrong with the store, and which setting to look at."""
     return (
         f"{exc}. Check store_url (in the configuration file or {env_name('store_url')}) and, "
@@ -56,7 +56,7 @@ class ErrorMappingGroup(TyperGroup):
         windows_expand_args: bool = True,
         **extra: object,
     ) -> object:
-        """Run the command line; a ``ConfigError`` or ``StoreError`` becomes a message and 2."""
+        """Run the command line; ``ConfigError`` or ``StoreUnavailable`` becomes a message, 2."""
         try:
             return super().main(
                 args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
@@ -65,11 +65,11 @@ class ErrorMappingGroup(TyperGroup):
             message = str(exc)
         except Exception as exc:
             # Imported here: loading the store costs every command's start-up, even --help.
-            from udemy360.store import StoreError
+            from udemy360.store import StoreUnavailable
 
-            # Store.open raises a StoreError for a malformed URL, an unreachable server or a
-            # path it cannot create; the lease errors are handled inside the runs.
-            if not isinstance(exc, StoreError):
+            # Store.open raises it for a malformed URL, an unreachable server or a path it
+            # cannot create; any other store error is a bug or a refused write, not a setting.
+            if not isinstance(exc, StoreUnavailable):
                 raise
             message = store_error_message(exc)
         print_config_error(message)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from udemy360.config import ConfigError, ConfigProblem, Settings, env_name, safe_store_url
+from udemy360.config import ConfigError, ConfigProblem, Settings
 
 if TYPE_CHECKING:
     from udemy360.learning360 import Learning360Client, Learning360Credentials
@@ -149,39 +149,12 @@ def open_store(settings: Settings) -> Store:
     """Open (and migrate) the configured store.
 
     Raises:
-        ConfigError: the database of ``store_url`` cannot be opened (server unreachable, file
-            or directory that cannot be created).
-        StoreError: the store refused to open.
+        StoreUnavailable: the database of ``store_url`` cannot be opened (malformed URL, server
+            unreachable, file or directory that cannot be created); the CLI exits 2.
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
     from udemy360.store import Store
 
-    try:
-        return Store.open(settings.store_url)
-    except (SQLAlchemyError, OSError) as exc:
-        raise ConfigError(
-            _store_unusable(settings, exc),
-            problems=[ConfigProblem("store_url", "the database cannot be opened")],
-        ) from None
-
-
-def _store_unusable(settings: Settings, exc: Exception) -> str:
-    """Say why the configured store cannot be opened, without any secret."""
-    from sqlalchemy.exc import DBAPIError
-
-    reason = exc.orig if isinstance(exc, DBAPIError) else exc
-    if isinstance(reason, OSError) and reason.strerror:
-        text = f"{reason.strerror}: {reason.filename}" if reason.filename else reason.strerror
-    else:
-        text = _first_line(reason) if isinstance(reason, Exception) else type(exc).__name__
-    for secret in settings.secret_values():
-        text = text.replace(secret, "***")
-    return (
-        f"cannot open the store at {safe_store_url(settings.store_url)} ({text}): fix "
-        f"store_url (in the configuration file or {env_name('store_url')}), and for "
-        "PostgreSQL check that the server is running and reachable"
-    )
+    return Store.open(settings.store_url)
 
 
 def sync_options(settings: Settings, *, integration_id: str | None = None) -> SyncOptions:

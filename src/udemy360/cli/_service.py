@@ -87,9 +87,7 @@ async def serve(
     max_runs: int | None = None,
 ) -> int:
     """Run the schedule until a signal (or ``stop``) arrives; return the exit code."""
-    from udemy360.store import Store
-
-    store = Store.open(settings.store_url)
+    store = _factory.open_store(settings)
     try:
         row = store.connections.get(settings.connection_id)
         if row is None or not row.integration_id:

@@ -71,4 +71,3 @@ class UnknownConnection(StoreError, LookupError):
     def __init__(self, connection_id: str) -> None:
         super().__init__(f"unknown connection {connection_id!r}")
         self.connection_id = connection_id
-
