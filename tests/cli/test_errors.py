@@ -257,7 +257,9 @@ class TestErrorMappingGroup:
         "error",
         [
             ConfigError("store_url: [not] a database URL"),
-            StoreUnavailable("cannot reach the database at db.example:5432"),
+            StoreUnavailable(
+                "postgresql://db.example:5432/x", "cannot reach the server", "start it"
+            ),
         ],
     )
     def test_config_and_store_errors_exit_2(self, error: Exception) -> None:
@@ -267,7 +269,9 @@ class TestErrorMappingGroup:
 
     def test_store_error_names_store_url(self) -> None:
         """A store error's message says which setting to look at."""
-        result = runner.invoke(self.app_raising(StoreUnavailable("unreachable")), ["boom"])
+        result = runner.invoke(
+            self.app_raising(StoreUnavailable("sqlite:///x.db", "unreachable", "fix it")), ["boom"]
+        )
         assert_config_exit(result, "store_url", "UDEMY360_STORE_URL")
 
     def test_other_exceptions_are_not_hidden(self) -> None:
@@ -278,7 +282,9 @@ class TestErrorMappingGroup:
 
     def test_a_refused_write_is_not_a_setting(self) -> None:
         """A store error other than an unusable store is not blamed on the configuration."""
-        result = runner.invoke(self.app_raising(StoreDataError("items.upsert")), ["boom"])
+        result = runner.invoke(
+            self.app_raising(StoreDataError("items.upsert", "DataError")), ["boom"]
+        )
         assert result.exit_code == 1
         assert isinstance(result.exception, StoreDataError)
 
