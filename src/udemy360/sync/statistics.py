@@ -7,8 +7,10 @@ learner's attempt instead of opening a new one (DESIGN.md, docs/sync.md).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -17,7 +19,9 @@ from udemy360.learning360 import (
     ExternalStatistic,
     ItemErrorKind,
     ItemResult,
+    Learning360ScopeError,
     StatisticKey,
+    UserIdentifier,
 )
 from udemy360.mapping import (
     MappedStatistic,
@@ -32,6 +36,8 @@ from udemy360.store import (
     ItemOutcome,
     ItemRow,
     ItemState,
+    LearnerRow,
+    LearnerUpdate,
     StatRow,
     StatState,
     StatUpdate,
@@ -89,6 +95,9 @@ class StatisticsRun:
         self.from_date: datetime | None = None
         self.batch: list[MappedStatistic] = []
         self.batch_prior: list[KnownStat | None] = []
+        self.batch_users: list[str | None] = []
+        # whether 360Learning's users were read into the learner directory (needs users:read)
+        self.directory = False
         self.langs: dict[str, str | None] = {}
         # sent from the store before the pull: the pull does not send them again unchanged
         self.resent: set[tuple[str, str]] = set()
@@ -134,7 +143,9 @@ class StatisticsRun:
         return list(zip(sent, outcome.items, strict=True))
 
     async def run(self, started: datetime) -> Status:
-        """Send what the store holds back, then pull Udemy's activity and send what changed."""
+        """Read the learner directory, send what the store holds back, then pull Udemy's
+        activity and send what changed."""
+        self.directory = await self._read_directory(started)
         if await self._resend_from_store():
             # held rows stored before payloads were kept: rebuild them from a full pull
             self.pull_all = True
@@ -157,7 +168,49 @@ class StatisticsRun:
         self.progress.finish("statistics")
         if self.pull_all and not self.dry_run:
             self._expire_unrebuildable(started)
+        self._report_unmatched()
         return self.ctx.status_from_tally()
+
+    async def _read_directory(self, started: datetime) -> bool:
+        """Read 360Learning's users into the learner directory; False without ``users:read``.
+
+        The users listing has no date filter (core-api.openapi.json), so it is read whole:
+        200 reads for 100,000 users. A dry run writes nothing and matches against the directory
+        the last run stored.
+        """
+        if self.dry_run:
+            return self.store.learners.last_refreshed_at(self.conn) is not None
+        page: list[LearnerUpdate] = []
+        read = 0
+        try:
+            async for user in self.l360.iter_users():
+                if user.mail:
+                    page.append(
+                        LearnerUpdate(user.mail.strip().lower(), user.id, user.status or "unknown")
+                    )
+                if len(page) >= _DIRECTORY_PAGE:
+                    await self.ctx.db(self.store.learners.upsert, self.conn, page, started)
+                    read, page = read + len(page), []
+        except Learning360ScopeError:
+            self.tally.error(
+                "the 360Learning credentials lack users:read: unknown learners are recognised "
+                "only from 360Learning's per-item errors, after their statistics were sent"
+            )
+            return False
+        if page:
+            await self.ctx.db(self.store.learners.upsert, self.conn, page, started)
+            read += len(page)
+        removed = self.store.learners.delete_unseen(self.conn, started)
+        logger.info("learner directory read: %d users, %d gone", read, removed)
+        self.tally.add("learners", read)
+        return True
+
+    def _report_unmatched(self) -> None:
+        """Count and list the learners whose rows wait for them (from the store: every run's)."""
+        summary = self.store.stats.unmatched_summary(self.conn)
+        self.tally.counts["unmatched"] = summary.rows
+        for learner in self.store.stats.unmatched_learners(self.conn, limit=_UNMATCHED_LISTED):
+            self.tally.unmatched[learner.mail] = learner.courses
 
     def _expire_unrebuildable(self, started: datetime) -> None:
         """Expire held rows without a payload that a whole activity pull did not find.
@@ -185,30 +238,65 @@ class StatisticsRun:
         rebuild.
         """
         missing = False
-        rows = self.store.stats.iter_resendable(
+        rows: Iterator[tuple[StatRow, str | None]] = self.store.stats.iter_resendable(
             self.conn, self.now(), max_attempts=MAX_STATISTIC_ATTEMPTS
         )
+        if self.directory:
+            # rows waiting for their learner, sent as soon as the learner is in 360Learning
+            waiting = ((row, None) for row in self.store.stats.iter_unmatched(self.conn))
+            rows = itertools.chain(rows, waiting)
         async with asyncio.TaskGroup() as tasks:
-            for row, stored_lang in rows:
-                if row.payload is None:
-                    missing = True
-                    continue
-                lang = stored_lang or await self._course_lang(row.external_course_id, None)
-                mapped = _held_statistic(row, lang)
-                if mapped is None:
-                    missing = missing or row.state == StatState.HELD
-                    continue
-                if self.dry_run:
-                    self.tally.add("would_send")
-                    continue
-                self.resent.add(row.key)
-                self.batch.append(mapped)
-                self.batch_prior.append(_known_stat(row))
-                if len(self.batch) >= self.options.stats_batch_size:
-                    await self._send(tasks)
+            for chunk in _batched(rows, _DIRECTORY_PAGE):
+                learners = self._resolve({row.learner_mail for row, _ in chunk})
+                still_unmatched: list[StatUpdate] = []
+                for row, stored_lang in chunk:
+                    if row.payload is None:
+                        missing = True
+                        continue
+                    learner = learners.get(row.learner_mail)
+                    if self.directory and not _sendable(learner):
+                        if row.state != StatState.UNMATCHED:
+                            still_unmatched.append(_unmatched(row, learner, self.ctx.run_id))
+                        continue
+                    if row.state == StatState.UNMATCHED:
+                        mapped = _stored_statistic(row)  # its course's language is in it
+                    else:
+                        lang = stored_lang or await self._course_lang(row.external_course_id, None)
+                        mapped = _stored_statistic(row, lang)
+                    if mapped is None:
+                        missing = missing or row.state == StatState.HELD
+                        continue
+                    if self.dry_run:
+                        self.tally.add("would_send")
+                        continue
+                    self.resent.add(row.key)
+                    mapped, user_id = _for_learner(mapped, learner)
+                    await self._queue(mapped, _known_stat(row), user_id, tasks)
+                if still_unmatched and not self.dry_run:
+                    await self.ctx.db(self.store.stats.upsert, self.conn, still_unmatched)
             if self.batch:
                 await self._send(tasks)
         return missing
+
+    def _resolve(self, mails: set[str]) -> dict[str, LearnerRow]:
+        """The directory's entries for these Udemy emails (alias rules applied by the store)."""
+        if not self.directory or not mails:
+            return {}
+        return self.store.learners.resolve(self.conn, mails)
+
+    async def _queue(
+        self,
+        mapped: MappedStatistic,
+        prior: KnownStat | None,
+        user_id: str | None,
+        tasks: asyncio.TaskGroup,
+    ) -> None:
+        """Add a statistic (as it is sent) to the batch; send the batch when it is full."""
+        self.batch.append(mapped)
+        self.batch_prior.append(prior)
+        self.batch_users.append(user_id)
+        if len(self.batch) >= self.options.stats_batch_size:
+            await self._send(tasks)
 
     async def _course_lang(self, external_id: str, stored: str | None) -> str | None:
         """Return the course's defaultLang: from the store, else read once per run.
@@ -229,10 +317,11 @@ class StatisticsRun:
         ]
         self.tally.add("fetched", len(activity))
         keys = {(str(r.course_id), mail) for r, mail in activity if mail is not None}
-        known, courses = await self.ctx.db(
+        known, courses, learners = await self.ctx.db(
             self._lookup, keys, {str(r.course_id) for r, _ in activity}
         )
         held: list[StatUpdate] = []
+        unmatched: list[StatUpdate] = []
         seen_keys: set[tuple[str, str]] = set()
         for r, mail in activity:
             ext = str(r.course_id)
@@ -260,9 +349,18 @@ class StatisticsRun:
             if key in self.resent and row is not None and row.payload_hash == mapped.hash:
                 continue  # just sent from the store, and Udemy has nothing newer
             prior = _known_stat(row) if row is not None else None
+            learner = learners.get(key[1])
+            if course_known and self.directory and not _sendable(learner):
+                # not sent: kept with its payload and sent once the learner is in 360Learning
+                self._unmatched_row(key, mapped, row, learner, unmatched)
+                continue
+            # an aliased learner is sent by user id: the hash compared is that of what is sent
+            mapped, user_id = _for_learner(mapped, learner)
             action = plan_statistic(
                 mapped.hash, prior, course_known=course_known, full=self.ctx.full
             )
+            if action == "unchanged" and row is not None and row.state == StatState.UNMATCHED:
+                action = "send"  # its learner has appeared in 360Learning since
             if action in ("unchanged", "completed"):
                 self.tally.add("unchanged")
             elif action == "hold":
@@ -285,26 +383,56 @@ class StatisticsRun:
             elif self.dry_run:
                 self.tally.add("would_send")
             else:
-                self.batch.append(mapped)
-                self.batch_prior.append(prior)
-                if len(self.batch) >= self.options.stats_batch_size:
-                    await self._send(tasks)
-        if held and not self.dry_run:
-            await self.ctx.db(self.store.stats.upsert, self.conn, held)
+                await self._queue(mapped, prior, user_id, tasks)
+        if (held or unmatched) and not self.dry_run:
+            await self.ctx.db(self.store.stats.upsert, self.conn, held + unmatched)
+
+    def _unmatched_row(
+        self,
+        key: tuple[str, str],
+        mapped: MappedStatistic,
+        row: StatRow | None,
+        learner: LearnerRow | None,
+        out: list[StatUpdate],
+    ) -> None:
+        """Record a row of a learner 360Learning does not know (or deleted); send nothing."""
+        if row is not None and row.state == StatState.UNMATCHED and row.payload_hash == mapped.hash:
+            return  # already waiting with this very payload
+        reason = _unmatched_reason(learner)
+        self.ctx.outcomes.append(ItemOutcome("statistic", key[0], "unmatched", reason, key[1]))
+        out.append(
+            StatUpdate(
+                external_course_id=key[0],
+                learner_mail=key[1],
+                state=StatState.UNMATCHED,
+                payload_hash=mapped.hash,
+                first_activity_at=row.first_activity_at if row else None,
+                completed=row.completed if row else False,
+                last_error=reason,
+                run_id=self.ctx.run_id,
+                payload=_wire(mapped),
+            )
+        )
 
     def _lookup(
         self, keys: set[tuple[str, str]], course_ids: set[str]
-    ) -> tuple[dict[tuple[str, str], StatRow], dict[str, ItemRow]]:
-        """One page's store reads: the known statistics and their courses."""
-        return self.store.stats.get(self.conn, keys), self.store.items.get(self.conn, course_ids)
+    ) -> tuple[dict[tuple[str, str], StatRow], dict[str, ItemRow], dict[str, LearnerRow]]:
+        """One page's store reads: the known statistics, their courses and their learners."""
+        return (
+            self.store.stats.get(self.conn, keys),
+            self.store.items.get(self.conn, course_ids),
+            self._resolve({mail for _, mail in keys}),
+        )
 
     async def _send(self, tasks: asyncio.TaskGroup) -> None:
-        batch, prior = self.batch, self.batch_prior
-        self.batch, self.batch_prior = [], []
+        batch, prior, users = self.batch, self.batch_prior, self.batch_users
+        self.batch, self.batch_prior, self.batch_users = [], [], []
         stats: list[ExternalStatistic] = [m.statistic for m in batch]
         op = await self.l360.submit_statistics(self.options.integration_id, stats)
         del stats
-        sent = [_sent_stat(m, before) for m, before in zip(batch, prior, strict=True)]
+        sent = [
+            _sent_stat(m, before, user) for m, before, user in zip(batch, prior, users, strict=True)
+        ]
         # what a resumed run needs to record the results as this one would (not the payloads)
         await self.ctx.record_operation("stats", op, len(batch), dump(StatBatch(items=tuple(sent))))
         tasks.create_task(self._finish(op, batch, sent))
@@ -387,6 +515,70 @@ def _wire(mapped: MappedStatistic) -> Mapping[str, object]:
     return mapped.statistic.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+class _Keep:
+    """Marker: keep the stored payload's language."""
+
+
+_KEEP: Final = _Keep()
+
+#: Users read per directory write, and stored rows resolved per directory lookup.
+_DIRECTORY_PAGE = 500
+#: Learners listed by name in a run's report (the CLI's ``learners unmatched`` lists all).
+_UNMATCHED_LISTED = 50
+#: User statuses (active, invited, deleted: core-api.openapi.json) whose rows are never sent.
+_NOT_SENT_STATUSES = frozenset({"deleted"})
+
+
+def _batched(
+    rows: Iterator[tuple[StatRow, str | None]], size: int
+) -> Iterator[list[tuple[StatRow, str | None]]]:
+    """Consecutive lists of at most ``size`` rows (``itertools.batched`` is Python 3.12+)."""
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
+
+
+def _sendable(learner: LearnerRow | None) -> bool:
+    """Whether statistics may be sent for a learner the directory resolved (or not)."""
+    return learner is not None and learner.status not in _NOT_SENT_STATUSES
+
+
+def _unmatched_reason(learner: LearnerRow | None) -> str:
+    if learner is None:
+        return "no 360Learning user has this email (learner directory)"
+    return f"the 360Learning user {learner.user_id} is {learner.status}"
+
+
+def _unmatched(row: StatRow, learner: LearnerRow | None, run_id: int | None) -> StatUpdate:
+    """A stored row whose learner is (still, or again) unknown: waiting, payload kept."""
+    return StatUpdate(
+        external_course_id=row.external_course_id,
+        learner_mail=row.learner_mail,
+        state=StatState.UNMATCHED,
+        payload_hash=row.payload_hash,
+        first_activity_at=row.first_activity_at,
+        completed=row.completed,
+        last_error=_unmatched_reason(learner),
+        run_id=run_id,
+        payload=row.payload,
+    )
+
+
+def _for_learner(
+    mapped: MappedStatistic, learner: LearnerRow | None
+) -> tuple[MappedStatistic, str | None]:
+    """The statistic as sent to this learner, and their user id when sent by id.
+
+    A learner matched through an alias rule is sent by 360Learning user id: their Udemy email
+    means nothing to 360Learning.
+    """
+    if learner is None or learner.mail == mapped.learner_mail:
+        return mapped, None
+    statistic = mapped.statistic.model_copy(
+        update={"user_identifier": UserIdentifier(type="internalId", value=learner.user_id)}
+    )
+    return replace(mapped, statistic=statistic, hash=payload_hash(statistic)), learner.user_id
+
+
 #: Per-item errors meaning 360Learning has no (live) user for the learner, known by their code
 #: or documented message form (``learning360.classify_item_error``), never by loose wording.
 _LEARNER_GONE = frozenset({ItemErrorKind.UNKNOWN_LEARNER, ItemErrorKind.DELETED_LEARNER})
@@ -404,10 +596,11 @@ def _wire_key(sent: SentStat) -> StatisticKey:
 MAX_STATISTIC_ATTEMPTS = 5
 
 
-def _sent_stat(mapped: MappedStatistic, before: KnownStat | None) -> SentStat:
+def _sent_stat(mapped: MappedStatistic, before: KnownStat | None, user_id: str | None) -> SentStat:
     return SentStat(
         course=mapped.external_course_id,
         learner=mapped.learner_mail,
+        user_id=user_id,
         hash=mapped.hash,
         first_activity_at=mapped.statistic.first_activity_at,
         completed=mapped.completed,
@@ -418,12 +611,17 @@ def _sent_stat(mapped: MappedStatistic, before: KnownStat | None) -> SentStat:
     )
 
 
-def _held_statistic(row: StatRow, lang: str | None) -> MappedStatistic | None:
-    """Rebuild a held row's statistic from its stored payload, with its course's language."""
+def _stored_statistic(row: StatRow, lang: str | _Keep | None = _KEEP) -> MappedStatistic | None:
+    """Rebuild a row's statistic from its stored payload, with its course's language if given."""
     data = dict(row.payload or {})
-    data.pop("lang", None)
+    if not isinstance(lang, _Keep):
+        data["lang"] = v2_language(lang)
+    if data.get("lang") is None:
+        data.pop("lang", None)
+    # the payload is stored as Udemy's learner; an alias is applied when it is sent
+    data["userIdentifier"] = {"type": "mail", "value": row.learner_mail}
     try:
-        statistic = ExternalStatistic.model_validate({**data, "lang": v2_language(lang)})
+        statistic = ExternalStatistic.model_validate(data)
     except ValueError:
         logger.warning("held statistic %s has an unreadable payload", row.key)
         return None
