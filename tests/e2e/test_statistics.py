@@ -142,8 +142,8 @@ class TestStatisticRules:
         assert env.lms.write_count == writes
         assert report.counts["created"] + report.counts["updated"] == 0
 
-    async def test_unmatched_learners_reported_and_resent_only_on_change_or_full(self) -> None:
-        """Unknown learners are reported, not re-sent on a quiet day, re-sent on full pulls."""
+    async def test_unmatched_learners_reported_and_never_sent_while_unknown(self) -> None:
+        """Unknown learners are reported every day and sent nothing while they stay unknown."""
         env = await _env()
         unknown = learner_email(24)  # seed: every 25th learner has no 360Learning account
         env.udemy_sb.tenant.advance_learner(24, COURSE, progress=10, at=env.today)
@@ -159,6 +159,7 @@ class TestStatisticRules:
         assert env.lms.write_count == writes
         report = await env.stats(full=True)
         assert report.counts["unmatched"] == 1
+        assert env.lms.write_count == writes
 
     async def test_anonymized_rows_are_skipped_and_counted(self) -> None:
         """Rows without a usable email are skipped and counted, never sent."""
