@@ -17,7 +17,7 @@ from tests.e2e.conftest import Env, make_env
 from udemy360.sandbox.seed import learner_email
 from udemy360.sandbox.server import serve_in_thread
 from udemy360.sandbox.udemy.tenant import ID_BASE
-from udemy360.store import StatState, Store
+from udemy360.store import RunStatus, StatState, Store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -132,6 +132,12 @@ class TestKillAndResume:
             report = await env.courses()
             assert report.status == "succeeded"
             assert not env.store.bulk.pending("acme")
+            # the killed run's row no longer says "running": the next run closed it
+            statuses = [(r.job, r.status) for r in env.store.runs.list("acme")]
+            assert statuses == [
+                ("courses", RunStatus.SUCCEEDED),
+                ("courses", RunStatus.INTERRUPTED),
+            ]
             assert _catalog(env) == _catalog(reference)
             # the resumed run sends only what the killed run had not: each course exactly once,
             # as in the uninterrupted reference run
