@@ -321,6 +321,7 @@ class TestPublicSurface:
     def test_exported_members(self) -> None:
         """The package exports exactly its documented public surface."""
         assert set(udemy.__all__) == {
+            "ListingStop",
             "RecordProblem",
             "UdemyAuthError",
             "UdemyCategory",
@@ -339,6 +340,7 @@ class TestPublicSurface:
             "UdemyRateLimited",
             "UdemyResponseError",
             "UdemyTransportError",
+            "safe_text",
         }
         for name in udemy.__all__:
             assert getattr(udemy, name).__module__.startswith("udemy360.udemy")

@@ -3,6 +3,11 @@
 Inbound models ignore unknown fields and accept missing or null ones (Udemy adds fields and the
 org endpoint's defaults are undocumented — research/udemy-api.md §8). Formats are normalised here
 so that the mapping never sees two spellings of the same value.
+
+Text is made safe here, once: every string a model keeps goes through ``safe_text``, so nothing
+downstream (mapping, hashing, JSON encoding, the PostgreSQL store) meets a lone surrogate or a
+NUL. Ids must fit the store's signed 64-bit columns; a record that breaks either rule of type or
+range fails validation, which the page reports as a problem of that record.
 """
 
 from __future__ import annotations
@@ -13,20 +18,48 @@ from typing import Annotated, Final
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
+    Strict,
     field_validator,
     model_validator,
 )
 
-from udemy360._http import require_secure_base_url, safe_url
+from udemy360._http import safe_url
 from udemy360.udemy.errors import UdemyConfigError
 
 _DNS_LABEL: Final = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
 _DIGITS: Final = re.compile(r"^[0-9]{1,20}$")
+
+# The store keeps Udemy ids in signed 64-bit columns (BIGINT on SQLite and PostgreSQL).
+MAX_ID: Final = 2**63 - 1
+MIN_INT: Final = -(2**63)
+
+# What must not leave this module: C0 controls but tab, newline and carriage return; DEL; and
+# surrogate halves (a JSON "\ud800" escape decodes to one; UTF-8 cannot encode it, PostgreSQL
+# text cannot hold NUL). Searching is the fast path: most strings hold none of these.
+_UNSAFE: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_CONTROLS: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
+_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
+
+
+def safe_text(text: str) -> str:
+    """Return ``text`` with lone surrogates replaced by U+FFFD and control characters removed.
+
+    Tab, newline and carriage return are kept. A well-formed surrogate pair (as decoded from
+    CESU-8 bytes) is joined into its character rather than replaced. ``text`` itself is
+    returned, without copying, when there is nothing to change.
+    """
+    if _UNSAFE.search(text) is None:
+        return text
+    if _SURROGATE.search(text) is not None:
+        # UTF-16 round trip: pairs become one code point, each lone half becomes U+FFFD.
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return _CONTROLS.sub("", text)
 
 
 def _check_account_name(value: object) -> str:
@@ -109,14 +142,6 @@ def _check_base_url(value: object) -> str:
     return value if value.endswith("/") else value + "/"
 
 
-def require_secure(url: str) -> str:
-    """Refuse plain ``http://`` to anything but loopback: credentials must not travel in clear."""
-    try:
-        return require_secure_base_url(url, setting="base_url")
-    except ValueError as exc:
-        raise UdemyConfigError(str(exc)) from exc
-
-
 # --- normalisers -----------------------------------------------------------------------------
 
 
@@ -124,6 +149,18 @@ def _none_if_blank(value: object) -> object:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return value
+
+
+def _text(value: str) -> str:
+    return safe_text(value)
+
+
+def _opt_text(value: str | None) -> str | None:
+    """Safe text, or None when nothing but blanks (or removed characters) is left."""
+    if value is None:
+        return None
+    value = safe_text(value)
+    return value if value.strip() else None
 
 
 def _parse_datetime(value: object) -> datetime | None:
@@ -148,7 +185,10 @@ def _parse_datetime(value: object) -> datetime | None:
         raise ValueError(f"expected an ISO 8601 date-time, got {type(value).__name__}")
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before datetime.min in UTC
+        raise ValueError("date-time out of range once converted to UTC") from None
 
 
 def _parse_date(value: object) -> date | None:
@@ -169,25 +209,27 @@ def _as_tuple(value: object) -> object:
 
 
 def _str_items(value: object) -> object:
-    """Keep the strings of a list (instructors, categories); drop nulls and non-strings."""
+    """Keep the strings of a list (instructors, categories), made safe; drop nulls and others."""
     if value is None:
         return ()
     if isinstance(value, list | tuple):
-        return tuple(v for v in value if isinstance(v, str))
+        return tuple(safe_text(v) for v in value if isinstance(v, str))
     return value
 
 
 def _str_dict(value: object) -> object:
-    """An image dict keeps only string URLs; null or a non-dict becomes empty."""
+    """An image dict keeps only string URLs, made safe; null or a non-dict becomes empty."""
     if not isinstance(value, dict):
         return {}
-    return {str(k): v for k, v in value.items() if isinstance(v, str) and v}
+    return {safe_text(str(k)): safe_text(v) for k, v in value.items() if isinstance(v, str) and v}
 
 
 def _locale_code(value: object) -> object:
     """``{"_class": "locale", "locale": "en_US"}`` or a plain ``"en_US"`` → ``"en_US"``."""
     if isinstance(value, dict):
         value = value.get("locale")
+    if isinstance(value, str):
+        value = safe_text(value)
     return _none_if_blank(value)
 
 
@@ -200,7 +242,10 @@ def _ratio(value: object) -> object:
     value = _none_if_blank(value)
     if value is None:
         return None
-    number = float(value) if isinstance(value, int | float | str) else value
+    try:
+        number = float(value) if isinstance(value, int | float | str) else value
+    except OverflowError:  # an integer beyond float's range
+        raise ValueError("completion_ratio is out of range") from None
     if isinstance(number, float):
         if number != number:  # NaN
             return None
@@ -209,7 +254,7 @@ def _ratio(value: object) -> object:
 
 
 def _raw_str(value: object) -> object:
-    return value if isinstance(value, str) else None
+    return safe_text(value) if isinstance(value, str) else None
 
 
 def _minutes(value: object) -> object:
@@ -219,7 +264,12 @@ def _minutes(value: object) -> object:
     return value
 
 
-OptStr = Annotated[str | None, BeforeValidator(_none_if_blank)]
+Text = Annotated[str, AfterValidator(_text)]
+OptStr = Annotated[str | None, AfterValidator(_opt_text)]
+# A JSON integer that fits the store: no bool, float or numeric string (a wrong type is a
+# problem of the record, not a guess), and neither negative nor beyond signed 64-bit.
+UdemyId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
+Int64 = Annotated[int, Field(ge=MIN_INT, le=MAX_ID)]
 UtcDateTime = Annotated[datetime | None, BeforeValidator(_parse_datetime)]
 Day = Annotated[date | None, BeforeValidator(_parse_date)]
 StrTuple = Annotated[tuple[str, ...], BeforeValidator(_str_items)]
@@ -233,8 +283,8 @@ class UdemyCategory(BaseModel):
 
     model_config = _INBOUND
 
-    id: int | None = None
-    title: str
+    id: Int64 | None = None
+    title: Text
     url: OptStr = None
 
 
@@ -245,7 +295,7 @@ class UdemyPromoVideo(BaseModel):
 
     type: OptStr = None
     label: OptStr = None
-    file: str
+    file: Text
 
     def __repr__(self) -> str:
         # The signed query string is a credential for the CDN; keep it out of reprs.
@@ -257,8 +307,8 @@ class UdemyCourse(BaseModel):
 
     model_config = _INBOUND
 
-    id: int
-    title: str
+    id: UdemyId
+    title: Text
     headline: OptStr = None
     description: OptStr = None
     url: OptStr = None
@@ -281,7 +331,9 @@ class UdemyCourse(BaseModel):
         """The file of the highest-quality promo video (largest numeric label), if any."""
 
         def quality(video: UdemyPromoVideo) -> int:
-            digits = "".join(ch for ch in video.label or "" if ch.isdigit())
+            # isdecimal, not isdigit: int() reads every decimal digit and only those; nine
+            # digits are plenty for "1080" and keep int() far from its digit limit
+            digits = "".join(ch for ch in video.label or "" if ch.isdecimal())[:9]
             return int(digits) if digits else -1
 
         videos = [v for v in self.promo_video_url if v.file]
@@ -308,12 +360,12 @@ class UdemyLearningPathItem(BaseModel):
 
     model_config = _INBOUND
 
-    id: int | None = None
+    id: Int64 | None = None
     title: OptStr = None
     url: OptStr = None
     type: OptStr = None
     duration: float | None = None
-    order: int | None = None
+    order: Int64 | None = None
     thumbnail: ImageDict = Field(default_factory=dict)
     resource_url: OptStr = None
 
@@ -323,9 +375,9 @@ class UdemyLearningPathSection(BaseModel):
 
     model_config = _INBOUND
 
-    id: int | None = None
+    id: Int64 | None = None
     title: OptStr = None
-    order: int | None = None
+    order: Int64 | None = None
     items: Annotated[tuple[UdemyLearningPathItem, ...], BeforeValidator(_as_tuple)] = ()
 
     @field_validator("items", mode="after")
@@ -348,8 +400,8 @@ class UdemyLearningPath(BaseModel):
 
     model_config = _INBOUND
 
-    id: int
-    title: str
+    id: UdemyId
+    title: Text
     description: OptStr = None
     url: OptStr = None
     editors: Annotated[tuple[UdemyEditor, ...], BeforeValidator(_as_tuple)] = ()
@@ -386,7 +438,7 @@ class UdemyCourseActivity(BaseModel):
     user_name: OptStr = None
     user_surname: OptStr = None
     user_is_deactivated: bool | None = None
-    course_id: int
+    course_id: UdemyId
     course_title: OptStr = None
     completion_ratio: Annotated[float | None, BeforeValidator(_ratio)] = None
     num_video_consumed_minutes: Annotated[float | None, BeforeValidator(_minutes)] = None
