@@ -7,7 +7,7 @@ Private to the package: only ``udemy`` and ``learning360`` import it (and ``conf
 from __future__ import annotations
 
 from udemy360._http.base import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, ENDPOINT_EXTENSION, ApiClient
-from udemy360._http.body import UnusableBody, parse_json
+from udemy360._http.body import UnusableBody, may_hold_unsafe_text, parse_json
 from udemy360._http.ratelimit import AdaptiveConcurrency, RateLimiter
 from udemy360._http.redaction import Redactor, safe_url, strip_query
 from udemy360._http.retry import (
@@ -37,6 +37,7 @@ __all__ = [
     "Sleep",
     "UnusableBody",
     "call_with_retries",
+    "may_hold_unsafe_text",
     "parse_json",
     "parse_retry_after",
     "require_secure_base_url",

@@ -3,11 +3,23 @@
 ``json.loads`` raises ``RecursionError`` on deep nesting (a 100,000-deep array), a
 ``UnicodeDecodeError`` on bytes that are not text, and ``ValueError`` on an integer of more than
 4,300 digits; callers see ``UnusableBody`` for all of them, never those.
+
+``may_hold_unsafe_text`` tells, from the raw bytes and far faster than looking at every parsed
+string, whether any string in the body can hold a NUL, another control character or a lone
+surrogate.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from typing import Final
+
+# Strict JSON refuses raw control characters inside strings (RFC 8259 §7), so these reach a
+# parsed string only as an escape (\u0000-\u001f, \u007f, \ud800-\udfff) or as raw bytes:
+# DEL, or a surrogate encoded as UTF-8 (ED A0..BF), which json.loads decodes with surrogatepass.
+_UNSAFE_ESCAPE: Final = re.compile(rb"\\u(?:00[01]|007[fF]|[dD][89a-fA-F])")
+_ENCODED_SURROGATE: Final = re.compile(rb"\xed[\xa0-\xbf]")
 
 
 class UnusableBody(ValueError):
@@ -45,3 +57,17 @@ def parse_json(content: bytes) -> object:
         raise UnusableBody(
             f"response body cannot be read: {type(exc).__name__}", retriable=False
         ) from exc
+
+
+def may_hold_unsafe_text(content: bytes) -> bool:
+    """Whether a string parsed from ``content`` may hold a control character or lone surrogate.
+
+    Never a false "no". Each test is a memchr-speed byte search first: a body without a single
+    backslash (the usual case for a UTF-8 API) costs a few microseconds per 100 KB. A NUL byte
+    also answers "maybe", which covers UTF-16 and UTF-32 bodies.
+    """
+    if b"\x00" in content or b"\x7f" in content:
+        return True
+    if b"\xed" in content and _ENCODED_SURROGATE.search(content) is not None:
+        return True
+    return b"\\" in content and _UNSAFE_ESCAPE.search(content) is not None

@@ -34,6 +34,7 @@ from udemy360._http import (
     RetryPolicy,
     UnusableBody,
     call_with_retries,
+    may_hold_unsafe_text,
     parse_json,
     parse_retry_after,
     safe_url,
@@ -46,6 +47,7 @@ from udemy360.udemy.errors import (
     UdemyTransportError,
 )
 from udemy360.udemy.models import (
+    KNOWN_SAFE,
     UdemyCourse,
     UdemyCourseActivity,
     UdemyCredentials,
@@ -64,7 +66,7 @@ from udemy360.udemy.pagination import (
     parse_records,
 )
 
-T = TypeVar("T")
+_M = TypeVar("_M", bound=BaseModel)
 
 logger = logging.getLogger(__name__)
 
@@ -100,15 +102,20 @@ class _Answer:
     status: int
     url: str
     data: object
+    # no string in the body can hold a control character or a lone surrogate
+    safe: bool
 
 
-_M = TypeVar("_M", bound=BaseModel)
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    envelope: Envelope
+    safe: bool
 
 
 def _validated(model: type[_M], answer: _Answer, what: str) -> _M:
     """Validate a response body strictly; a mismatch is a response error naming ``what``."""
     try:
-        return model.model_validate(answer.data)
+        return model.model_validate(answer.data, context=KNOWN_SAFE if answer.safe else None)
     except ValidationError as exc:
         raise UdemyResponseError(
             f"{what}: {describe_validation_error(exc)}", status=answer.status, url=answer.url
@@ -183,9 +190,7 @@ class UdemyClient(ApiClient):
         Raises:
             UdemyAuthError, UdemyRateLimited, UdemyTransportError, UdemyResponseError.
         """
-        return self._iter_pages(
-            COURSES, {"fields[course]": COURSE_FIELDS}, UdemyCourse.model_validate
-        )
+        return self._iter_pages(COURSES, {"fields[course]": COURSE_FIELDS}, UdemyCourse)
 
     def iter_learning_path_pages(self) -> AsyncIterator[UdemyPage[UdemyLearningPath]]:
         """Stream public learning paths; a path with ``is_public`` false is counted in ``skipped``.
@@ -201,7 +206,7 @@ class UdemyClient(ApiClient):
         return self._iter_pages(
             LEARNING_PATHS,
             params,
-            UdemyLearningPath.model_validate,
+            UdemyLearningPath,
             keep=lambda path: path.is_public is not False,
         )
 
@@ -218,7 +223,7 @@ class UdemyClient(ApiClient):
             params["from_date"] = from_date.isoformat()
         if to_date is not None:
             params["to_date"] = to_date.isoformat()
-        return self._iter_pages(ACTIVITY, params, UdemyCourseActivity.model_validate)
+        return self._iter_pages(ACTIVITY, params, UdemyCourseActivity)
 
     async def get_course(self, course_id: int) -> UdemyCourse | None:
         """Fetch one course of the collection; ``None`` when Udemy answers 404.
@@ -243,9 +248,9 @@ class UdemyClient(ApiClient):
         self,
         path: str,
         params: dict[str, str],
-        parse: Callable[[object], T],
-        keep: Callable[[T], bool] | None = None,
-    ) -> AsyncIterator[UdemyPage[T]]:
+        model: type[_M],
+        keep: Callable[[_M], bool] | None = None,
+    ) -> AsyncIterator[UdemyPage[_M]]:
         params = {**params, "page_size": str(self._page_size)}
         first = await self._fetch_page(path, params, 1)
         if first is None:
@@ -253,23 +258,23 @@ class UdemyClient(ApiClient):
             yield UdemyPage(1, 0, (), ())
             return
         # A full page 1 shows the server's own page size, which may be below ours.
-        per_page = min(self._page_size, len(first.results) or self._page_size)
-        guard = ListingGuard(first.count, per_page)
-        stop = guard.stop_after(1, first)
-        yield self._page(path, 1, first, parse, keep, stop)
-        if first.next is None or stop is not None:
+        per_page = min(self._page_size, len(first.envelope.results) or self._page_size)
+        guard = ListingGuard(first.envelope.count, per_page)
+        stop = guard.stop_after(1, first.envelope)
+        yield self._page(path, 1, first, model, keep, stop)
+        if first.envelope.next is None or stop is not None:
             return
-        following = page_number_of(first.next)
+        following = page_number_of(first.envelope.next)
         if following is None or following <= 1:
             raise UdemyResponseError(
                 "pagination loop: page 1's next link does not move forward", url=safe_url(path)
             )
-        if following == 2 and len(first.results) == self._page_size:
-            total = page_count(first.count, self._page_size)
-            pages = self._concurrent_pages(path, params, total, parse, keep)
+        if following == 2 and len(first.envelope.results) == self._page_size:
+            total = page_count(first.envelope.count, self._page_size)
+            pages = self._concurrent_pages(path, params, total, model, keep)
         else:
             # The server did not honour our page size: follow `next` one page at a time.
-            pages = self._sequential_pages(path, params, following, guard, parse, keep)
+            pages = self._sequential_pages(path, params, following, guard, model, keep)
         async for page in pages:
             yield page
 
@@ -277,12 +282,17 @@ class UdemyClient(ApiClient):
         self,
         path: str,
         number: int,
-        envelope: Envelope,
-        parse: Callable[[object], T],
-        keep: Callable[[T], bool] | None,
+        fetched: _Fetched,
+        model: type[_M],
+        keep: Callable[[_M], bool] | None,
         stop: ListingStop | None,
-    ) -> UdemyPage[T]:
-        page = parse_records(number, envelope, parse, keep)
+    ) -> UdemyPage[_M]:
+        context = KNOWN_SAFE if fetched.safe else None
+
+        def parse(raw: object) -> _M:
+            return model.model_validate(raw, context=context)
+
+        page = parse_records(number, fetched.envelope, parse, keep)
         if stop is None:
             return page
         logger.warning("listing %s ended early (%s): %s", path, stop.kind, stop.reason)
@@ -293,13 +303,13 @@ class UdemyClient(ApiClient):
         path: str,
         params: dict[str, str],
         total: int,
-        parse: Callable[[object], T],
-        keep: Callable[[T], bool] | None,
-    ) -> AsyncIterator[UdemyPage[T]]:
+        model: type[_M],
+        keep: Callable[[_M], bool] | None,
+    ) -> AsyncIterator[UdemyPage[_M]]:
         """Fetch pages 2..``total`` with at most ``concurrency`` in flight or buffered."""
         window = self._concurrency.maximum
         queue = iter(range(2, total + 1))
-        pending: dict[asyncio.Task[Envelope | None], int] = {}
+        pending: dict[asyncio.Task[_Fetched | None], int] = {}
         ended = False
         try:
             while True:
@@ -314,14 +324,14 @@ class UdemyClient(ApiClient):
                 done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for task in sorted(done, key=pending.__getitem__):
                     number = pending.pop(task)
-                    envelope = task.result()
-                    if envelope is None:
+                    fetched = task.result()
+                    if fetched is None:
                         ended = True  # the listing shrank while we read it
                         continue
-                    stop = _stop_by_number(number, total, envelope)
+                    stop = _stop_by_number(number, total, fetched.envelope)
                     if stop is not None and stop.kind == "empty_page":
                         ended = True  # the pages after an empty one are empty too
-                    yield self._page(path, number, envelope, parse, keep, stop)
+                    yield self._page(path, number, fetched, model, keep, stop)
         finally:
             for task in pending:
                 task.cancel()
@@ -334,18 +344,18 @@ class UdemyClient(ApiClient):
         params: dict[str, str],
         number: int,
         guard: ListingGuard,
-        parse: Callable[[object], T],
-        keep: Callable[[T], bool] | None,
-    ) -> AsyncIterator[UdemyPage[T]]:
+        model: type[_M],
+        keep: Callable[[_M], bool] | None,
+    ) -> AsyncIterator[UdemyPage[_M]]:
         while True:
-            envelope = await self._fetch_page(path, params, number)
-            if envelope is None:
+            fetched = await self._fetch_page(path, params, number)
+            if fetched is None:
                 return
-            stop = guard.stop_after(number, envelope)
-            yield self._page(path, number, envelope, parse, keep, stop)
-            if envelope.next is None or stop is not None:
+            stop = guard.stop_after(number, fetched.envelope)
+            yield self._page(path, number, fetched, model, keep, stop)
+            if fetched.envelope.next is None or stop is not None:
                 return
-            following = page_number_of(envelope.next)
+            following = page_number_of(fetched.envelope.next)
             if following is None or following <= number:
                 raise UdemyResponseError(
                     f"pagination loop: page {number}'s next link does not move forward",
@@ -353,11 +363,11 @@ class UdemyClient(ApiClient):
                 )
             number = following
 
-    async def _fetch_page(self, path: str, params: dict[str, str], number: int) -> Envelope | None:
+    async def _fetch_page(self, path: str, params: dict[str, str], number: int) -> _Fetched | None:
         answer = await self._get(path, path, {**params, "page": str(number)}, end_on_404=True)
         if answer is None:
             return None
-        return _validated(Envelope, answer, "invalid page envelope")
+        return _Fetched(_validated(Envelope, answer, "invalid page envelope"), answer.safe)
 
     # --- one request -------------------------------------------------------------------------
 
@@ -461,7 +471,7 @@ class UdemyClient(ApiClient):
                 raise RetryableError(exc.reason, final=error) from exc
             raise error from exc
         self._concurrency.on_success()
-        return _Answer(status, url, data)
+        return _Answer(status, url, data, safe=not may_hold_unsafe_text(response.content))
 
 
 def _stop_by_number(number: int, total: int, envelope: Envelope) -> ListingStop | None:

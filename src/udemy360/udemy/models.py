@@ -4,27 +4,32 @@ Inbound models ignore unknown fields and accept missing or null ones (Udemy adds
 org endpoint's defaults are undocumented — research/udemy-api.md §8). Formats are normalised here
 so that the mapping never sees two spellings of the same value.
 
-Text is made safe here, once: every string a model keeps goes through ``safe_text``, so nothing
-downstream (mapping, hashing, JSON encoding, the PostgreSQL store) meets a lone surrogate or a
-NUL. Ids must fit the store's signed 64-bit columns; a record that breaks either rule of type or
-range fails validation, which the page reports as a problem of that record.
+Text is made safe here, once: before a course, learning path or activity row is validated, every
+string in it goes through ``safe_text``, so nothing downstream (mapping, hashing, JSON encoding,
+the PostgreSQL store) meets a lone surrogate or a NUL. The client checks each response body for
+what could decode to such a character (a memchr-fast scan) and, when there is none, validates
+with ``KNOWN_SAFE`` as context to skip the walk: the hot path pays one check per body, not one
+per string. Ids must fit the store's signed 64-bit columns; a record that breaks a rule of type
+or range fails validation, which the page reports as a problem of that record.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from types import MappingProxyType
 from typing import Annotated, Final
 from urllib.parse import urlsplit
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
     Strict,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -60,6 +65,31 @@ def safe_text(text: str) -> str:
         # UTF-16 round trip: pairs become one code point, each lone half becomes U+FFFD.
         text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return _CONTROLS.sub("", text)
+
+
+# Deeper than any model reads (path → sections → items → thumbnail → URL is five levels): what
+# lies below is never kept, so the walk stops there and cannot meet Python's recursion limit.
+_MAX_DEPTH: Final = 16
+_KNOWN_SAFE_KEY: Final = "udemy360.udemy.known_safe_text"
+# Validation context telling the models their input's text is already safe (the client checked
+# the body it came from with ``_http.may_hold_unsafe_text``).
+KNOWN_SAFE: Final[Mapping[str, bool]] = MappingProxyType({_KNOWN_SAFE_KEY: True})
+
+
+def safe_json(value: object, *, _depth: int = 0) -> object:
+    """Return a parsed JSON value with every string in it, keys included, made safe."""
+    if isinstance(value, str):
+        return safe_text(value)
+    if _depth >= _MAX_DEPTH:
+        return value
+    if isinstance(value, dict):
+        return {
+            safe_text(k) if isinstance(k, str) else k: safe_json(v, _depth=_depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [safe_json(v, _depth=_depth + 1) for v in value]
+    return value
 
 
 def _check_account_name(value: object) -> str:
@@ -151,18 +181,6 @@ def _none_if_blank(value: object) -> object:
     return value
 
 
-def _text(value: str) -> str:
-    return safe_text(value)
-
-
-def _opt_text(value: str | None) -> str | None:
-    """Safe text, or None when nothing but blanks (or removed characters) is left."""
-    if value is None:
-        return None
-    value = safe_text(value)
-    return value if value.strip() else None
-
-
 def _parse_datetime(value: object) -> datetime | None:
     """Accept ``…Z``, fractional seconds or not, offsets, and a bare ``YYYY-MM-DD`` (UTC midnight).
 
@@ -209,27 +227,25 @@ def _as_tuple(value: object) -> object:
 
 
 def _str_items(value: object) -> object:
-    """Keep the strings of a list (instructors, categories), made safe; drop nulls and others."""
+    """Keep the strings of a list (instructors, categories); drop nulls and non-strings."""
     if value is None:
         return ()
     if isinstance(value, list | tuple):
-        return tuple(safe_text(v) for v in value if isinstance(v, str))
+        return tuple(v for v in value if isinstance(v, str))
     return value
 
 
 def _str_dict(value: object) -> object:
-    """An image dict keeps only string URLs, made safe; null or a non-dict becomes empty."""
+    """An image dict keeps only string URLs; null or a non-dict becomes empty."""
     if not isinstance(value, dict):
         return {}
-    return {safe_text(str(k)): safe_text(v) for k, v in value.items() if isinstance(v, str) and v}
+    return {str(k): v for k, v in value.items() if isinstance(v, str) and v}
 
 
 def _locale_code(value: object) -> object:
     """``{"_class": "locale", "locale": "en_US"}`` or a plain ``"en_US"`` → ``"en_US"``."""
     if isinstance(value, dict):
         value = value.get("locale")
-    if isinstance(value, str):
-        value = safe_text(value)
     return _none_if_blank(value)
 
 
@@ -254,7 +270,7 @@ def _ratio(value: object) -> object:
 
 
 def _raw_str(value: object) -> object:
-    return safe_text(value) if isinstance(value, str) else None
+    return value if isinstance(value, str) else None
 
 
 def _minutes(value: object) -> object:
@@ -264,8 +280,7 @@ def _minutes(value: object) -> object:
     return value
 
 
-Text = Annotated[str, AfterValidator(_text)]
-OptStr = Annotated[str | None, AfterValidator(_opt_text)]
+OptStr = Annotated[str | None, BeforeValidator(_none_if_blank)]
 # A JSON integer that fits the store: no bool, float or numeric string (a wrong type is a
 # problem of the record, not a guess), and neither negative nor beyond signed 64-bit.
 UdemyId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
@@ -278,13 +293,27 @@ ImageDict = Annotated[dict[str, str], BeforeValidator(_str_dict)]
 _INBOUND = ConfigDict(extra="ignore", frozen=True)
 
 
+class _UdemyRecord(BaseModel):
+    """A record as a Udemy listing returns it: its text is made safe before anything else."""
+
+    model_config = _INBOUND
+
+    @model_validator(mode="before")
+    @classmethod
+    def _safe_text(cls, data: object, info: ValidationInfo) -> object:
+        context = info.context
+        if isinstance(context, Mapping) and context.get(_KNOWN_SAFE_KEY):
+            return data
+        return safe_json(data)
+
+
 class UdemyCategory(BaseModel):
     """A category, subcategory or topic (``{id, title, url}``)."""
 
     model_config = _INBOUND
 
     id: Int64 | None = None
-    title: Text
+    title: str
     url: OptStr = None
 
 
@@ -295,20 +324,18 @@ class UdemyPromoVideo(BaseModel):
 
     type: OptStr = None
     label: OptStr = None
-    file: Text
+    file: str
 
     def __repr__(self) -> str:
         # The signed query string is a credential for the CDN; keep it out of reprs.
         return f"UdemyPromoVideo(label={self.label!r}, file=<signed url>)"
 
 
-class UdemyCourse(BaseModel):
+class UdemyCourse(_UdemyRecord):
     """A course of the organization's collection (``courses/list/``)."""
 
-    model_config = _INBOUND
-
     id: UdemyId
-    title: Text
+    title: str
     headline: OptStr = None
     description: OptStr = None
     url: OptStr = None
@@ -395,13 +422,11 @@ def _path_images(data: object) -> object:
     return data
 
 
-class UdemyLearningPath(BaseModel):
+class UdemyLearningPath(_UdemyRecord):
     """A learning path (``learning-paths/list/``); sections sorted by ``order``."""
 
-    model_config = _INBOUND
-
     id: UdemyId
-    title: Text
+    title: str
     description: OptStr = None
     url: OptStr = None
     editors: Annotated[tuple[UdemyEditor, ...], BeforeValidator(_as_tuple)] = ()
@@ -426,13 +451,12 @@ class UdemyLearningPath(BaseModel):
         return tuple(sorted(sections, key=lambda section: _order_key(section.order)))
 
 
-class UdemyCourseActivity(BaseModel):
+class UdemyCourseActivity(_UdemyRecord):
     """One learner's activity on one course (``analytics/user-course-activity/``).
 
-    ``user_email`` is kept exactly as Udemy sent it; trimming and validation belong to the mapping.
+    ``user_email`` is kept as Udemy sent it (made safe); trimming and validation belong to the
+    mapping.
     """
-
-    model_config = _INBOUND
 
     user_email: Annotated[str | None, BeforeValidator(_raw_str)] = None
     user_name: OptStr = None
