@@ -469,6 +469,30 @@ class TestHostileBodies:
         assert sum(len(p.items) for p in pages if p.number != 2) == 100
 
 
+class TestSafeText:
+    async def test_raw_surrogate_bytes_and_del_are_made_safe(
+        self, make_client: ClientFactory, sandbox: UdemySandbox
+    ) -> None:
+        """A surrogate sent as raw UTF-8 bytes and a raw DEL are cleaned like escaped ones."""
+        body = b'{"count": 1, "next": null, "results": [{"id": 1, "title": "a\xed\xa0\x80b\x7f"}]}'
+        sandbox.faults.replace_body("courses/list/", body)
+        pages = await collect(make_client().iter_course_pages())
+        assert [c.title for c in pages[0].items] == ["a\ufffdb"]
+
+    async def test_activity_text_is_made_safe(
+        self, make_client: ClientFactory, sandbox: UdemySandbox
+    ) -> None:
+        """Learner emails and names with surrogates or NULs arrive safe; clean pages unchanged."""
+        rows: list[object] = [
+            {"user_email": "ann\ud800@example.com", "user_name": "A\x00nn", "course_id": 1},
+            {"user_email": "bob@example.com", "course_title": "\x00", "course_id": 2},
+        ]
+        sandbox.faults.listing("analytics/user-course-activity/", rows)
+        pages = await collect(make_client().iter_activity_pages())
+        got = [(r.user_email, r.user_name, r.course_title) for p in pages for r in p.items]
+        assert got == [("ann\ufffd@example.com", "Ann", None), ("bob@example.com", None, None)]
+
+
 class TestListingStops:
     async def test_forward_next_after_count_is_not_followed(
         self, make_client: ClientFactory
