@@ -1,7 +1,8 @@
 """Shared HTTP plumbing for both API clients: one send path (deadline, counts, TLS rule), one
 retry idiom, Retry-After, throttles, body parsing, redaction.
 
-Private to the package: only ``udemy`` and ``learning360`` import it (and ``config`` the TLS rule).
+Private to the package: the two clients import it; ``config`` and ``logs`` use the TLS rule and
+the redactor.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""What both API clients share: one owned ``httpx.AsyncClient``, the TLS rule, call counts, and
-one attempt of one request bounded by an overall deadline.
+"""The base both API clients share: their ``httpx.AsyncClient``, TLS rule, counts and deadline.
 
-Each request carries the endpoint it calls (``ENDPOINT_EXTENSION``, e.g. ``"GET courses/list/"``)
+One attempt of one request goes through ``_send_once``, bounded by an overall deadline. Each
+request carries the endpoint it calls (``ENDPOINT_EXTENSION``, e.g. ``"GET courses/list/"``)
 and is counted when it is sent, by an event hook: retries and the requests an auth flow adds
 (360Learning's token request) count too, and no client keeps its own tally.
 """
