@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from udemy360._http import RetryableError, RetryPolicy, parse_retry_after, retrying
+from udemy360._http import RetryableError, RetryPolicy, call_with_retries, parse_retry_after
 
 
 class FakeSleep:
@@ -41,21 +41,32 @@ class TestParseRetryAfter:
         assert parse_retry_after(value) is None
 
 
-class TestRetrying:
+class Final(Exception):
+    """What a client would raise once its retry budget is spent."""
+
+
+def retry(reason: str, *, retry_after: float | None = None) -> RetryableError:
+    return RetryableError(reason, final=Final(reason), retry_after=retry_after)
+
+
+class TestCallWithRetries:
     async def _run(self, policy: RetryPolicy, failures: list[RetryableError]) -> int:
         calls = 0
-        async for attempt in retrying(policy, what="test"):
-            with attempt:
-                calls += 1
-                if failures:
-                    raise failures.pop(0)
-        return calls
+
+        async def attempt() -> int:
+            nonlocal calls
+            calls += 1
+            if failures:
+                raise failures.pop(0)
+            return calls
+
+        return await call_with_retries(policy, attempt, what="test")
 
     async def test_retry_after_wins_over_backoff(self) -> None:
-        """A server's Retry-After is waited exactly, then the call succeeds."""
+        """A server's Retry-After is waited exactly, then the call's value is returned."""
         sleep = FakeSleep()
         policy = RetryPolicy(sleep=sleep)
-        calls = await self._run(policy, [RetryableError("429", retry_after=7.0)])
+        calls = await self._run(policy, [retry("429", retry_after=7.0)])
         assert calls == 2
         assert sleep.calls == [7.0]
 
@@ -65,38 +76,38 @@ class TestRetrying:
         policy = RetryPolicy(
             max_attempts=6, base_delay=1.0, max_delay=4.0, sleep=sleep, rng=random.Random(1)
         )
-        await self._run(policy, [RetryableError("503") for _ in range(5)])
+        await self._run(policy, [retry("503") for _ in range(5)])
         ceilings = [1.0, 2.0, 4.0, 4.0, 4.0]
         assert len(sleep.calls) == 5
         for wait, ceiling in zip(sleep.calls, ceilings, strict=True):
             assert ceiling / 2 <= wait <= ceiling
 
-    async def test_attempt_budget_reraises_last_error(self) -> None:
-        """When attempts run out the last RetryableError is raised, not swallowed."""
+    async def test_attempt_budget_raises_the_last_final_error(self) -> None:
+        """When attempts run out the last attempt's final error is raised, chained to it."""
         sleep = FakeSleep()
         policy = RetryPolicy(max_attempts=3, sleep=sleep)
-        with pytest.raises(RetryableError, match="third"):
-            await self._run(
-                policy,
-                [RetryableError("first"), RetryableError("second"), RetryableError("third")],
-            )
+        with pytest.raises(Final, match="third") as info:
+            await self._run(policy, [retry("first"), retry("second"), retry("third")])
+        assert isinstance(info.value.__cause__, RetryableError)
         assert len(sleep.calls) == 2
 
     async def test_total_time_budget(self) -> None:
         """Waits that would pass max_elapsed stop the retries."""
         sleep = FakeSleep()
         policy = RetryPolicy(max_attempts=100, max_elapsed=10.0, sleep=sleep)
-        with pytest.raises(RetryableError):
-            await self._run(policy, [RetryableError("x", retry_after=4.0) for _ in range(10)])
+        with pytest.raises(Final):
+            await self._run(policy, [retry("x", retry_after=4.0) for _ in range(10)])
         assert sleep.calls == [4.0, 4.0]
 
     async def test_long_retry_after_is_not_shortened(self) -> None:
         """A Retry-After above max_retry_after raises at once instead of waiting less."""
         sleep = FakeSleep()
         policy = RetryPolicy(max_retry_after=60.0, sleep=sleep)
-        with pytest.raises(RetryableError) as info:
-            await self._run(policy, [RetryableError("429", retry_after=3600.0)])
-        assert info.value.retry_after == 3600.0
+        with pytest.raises(Final) as info:
+            await self._run(policy, [retry("429", retry_after=3600.0)])
+        cause = info.value.__cause__
+        assert isinstance(cause, RetryableError)
+        assert cause.retry_after == 3600.0
         assert sleep.calls == []
 
     async def test_other_exceptions_are_not_retried(self) -> None:
@@ -106,12 +117,10 @@ class TestRetrying:
 
         async def buggy() -> None:
             nonlocal calls
-            async for attempt in retrying(RetryPolicy(sleep=sleep), what="test"):
-                with attempt:
-                    calls += 1
-                    raise KeyError("bug")
+            calls += 1
+            raise KeyError("bug")
 
         with pytest.raises(KeyError):
-            await buggy()
+            await call_with_retries(RetryPolicy(sleep=sleep), buggy, what="test")
         assert calls == 1
         assert sleep.calls == []

@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from tests.udemy.conftest import SECRET, ClientFactory, FakeTime
-from udemy360.sandbox.udemy import UdemySandbox, UdemyTenant
+from udemy360._http import RetryPolicy
+from udemy360.sandbox.udemy import UdemyFaults, UdemySandbox, UdemyTenant
 from udemy360.udemy import (
     UdemyAuthError,
     UdemyCourse,
@@ -26,8 +27,13 @@ from udemy360.udemy import (
 T = TypeVar("T")
 
 
-async def collect(pages: AsyncIterator[UdemyPage[T]]) -> list[UdemyPage[T]]:
-    return [page async for page in pages]
+async def collect(pages: AsyncIterator[UdemyPage[T]], limit: int = 1_000) -> list[UdemyPage[T]]:
+    """Every page of a listing; a listing longer than ``limit`` pages fails instead of hanging."""
+    out: list[UdemyPage[T]] = []
+    async for page in pages:
+        out.append(page)
+        assert len(out) <= limit, f"the listing did not end within {limit} pages"
+    return out
 
 
 def accounted(pages: list[UdemyPage[T]]) -> int:
@@ -391,6 +397,212 @@ class TestMalformedResponses:
         assert "Basic" in excerpt
         assert "abc" not in excerpt
         assert info.value.status == 418
+
+
+class TestHostileBodies:
+    async def test_deeply_nested_body_is_a_response_error(
+        self, make_client: ClientFactory, sandbox: UdemySandbox
+    ) -> None:
+        """A page nested 100,000 deep is a UdemyResponseError (not RecursionError), not retried."""
+        sandbox.faults.nested("courses/list/", depth=100_000, times=99)
+        client = make_client()
+        with pytest.raises(UdemyResponseError, match="nested too deeply") as info:
+            await collect(client.iter_course_pages())
+        assert info.value.status == 200
+        assert client.call_counts["GET courses/list/"] == 1
+
+    async def test_deep_single_course_is_a_response_error(
+        self, make_client: ClientFactory, sandbox: UdemySandbox
+    ) -> None:
+        """get_course meets the same hostile body with the same clear error."""
+        sandbox.faults.nested("courses/list/", depth=100_000)
+        with pytest.raises(UdemyResponseError, match="nested too deeply"):
+            await make_client().get_course(next(sandbox.tenant.course_ids()))
+
+    async def test_non_utf8_body_is_a_response_error(
+        self, make_client: ClientFactory, sandbox: UdemySandbox
+    ) -> None:
+        """A body with a byte that is not UTF-8 is a clear UdemyResponseError, not retried."""
+        body = b'{"count": 1, "next": null, "results": [{"id": 1, "title": "caf\xe9 \xff"}]}'
+        sandbox.faults.replace_body("courses/list/", body, times=99)
+        client = make_client()
+        with pytest.raises(UdemyResponseError, match="not UTF-8") as info:
+            await collect(client.iter_course_pages())
+        assert "caf" in info.value.body_excerpt
+        assert client.call_counts["GET courses/list/"] == 1
+
+    async def test_body_cut_inside_a_character_is_retried(
+        self, make_client: ClientFactory, sandbox: UdemySandbox
+    ) -> None:
+        """A body that ends inside a multi-byte character was cut short: it is fetched again."""
+        sandbox.faults.replace_body("courses/list/", '{"count": 1, "results": ["é'.encode()[:-1])
+        client = make_client()
+        pages = await collect(client.iter_course_pages())
+        assert accounted(pages) == 200
+        assert client.call_counts["GET courses/list/"] == 3
+
+    async def test_integer_too_long_to_read_is_a_response_error(
+        self, make_client: ClientFactory, sandbox: UdemySandbox
+    ) -> None:
+        """A 5,000-digit number cannot be read; that is a response error, not a ValueError."""
+        body = '{"count": 1, "next": null, "results": [{"id": ' + "9" * 5_000 + ', "title": "t"}]}'
+        sandbox.faults.replace_body("courses/list/", body)
+        with pytest.raises(UdemyResponseError, match="cannot be read"):
+            await collect(make_client().iter_course_pages())
+
+    async def test_hostile_records_on_page_two_are_problems(
+        self, make_client: ClientFactory, sandbox: UdemySandbox
+    ) -> None:
+        """Raw records injected into page 2 are reported one by one; every other page is kept."""
+        raw: list[object] = [
+            {"id": 2**70, "title": "too big"},
+            {"id": -7, "title": "negative"},
+            {"id": 5, "title": "\ud800\x00 fine once made safe"},
+            {"id": 6, "title": ["wrong", "type"]},
+            None,
+        ]
+        sandbox.faults.page_records("courses/list/", 2, raw)
+        pages = await collect(make_client().iter_course_pages())
+        page2 = next(p for p in pages if p.number == 2)
+        assert [p.record_id for p in page2.problems] == [str(2**70), "-7", "6", None]
+        assert [c.title for c in page2.items] == ["\ufffd fine once made safe"]
+        assert sum(len(p.items) for p in pages if p.number != 2) == 100
+
+
+class TestSafeText:
+    async def test_raw_surrogate_bytes_and_del_are_made_safe(
+        self, make_client: ClientFactory, sandbox: UdemySandbox
+    ) -> None:
+        """A surrogate sent as raw UTF-8 bytes and a raw DEL are cleaned like escaped ones."""
+        body = b'{"count": 1, "next": null, "results": [{"id": 1, "title": "a\xed\xa0\x80b\x7f"}]}'
+        sandbox.faults.replace_body("courses/list/", body)
+        pages = await collect(make_client().iter_course_pages())
+        assert [c.title for c in pages[0].items] == ["a\ufffdb"]
+
+    async def test_activity_text_is_made_safe(
+        self, make_client: ClientFactory, sandbox: UdemySandbox
+    ) -> None:
+        """Learner emails and names with surrogates or NULs arrive safe; clean pages unchanged."""
+        rows: list[object] = [
+            {"user_email": "ann\ud800@example.com", "user_name": "A\x00nn", "course_id": 1},
+            {"user_email": "bob@example.com", "course_title": "\x00", "course_id": 2},
+        ]
+        sandbox.faults.listing("analytics/user-course-activity/", rows)
+        pages = await collect(make_client().iter_activity_pages())
+        got = [(r.user_email, r.user_name, r.course_title) for p in pages for r in p.items]
+        assert got == [("ann\ufffd@example.com", "Ann", None), ("bob@example.com", None, None)]
+
+
+class TestListingStops:
+    async def test_forward_next_after_count_is_not_followed(
+        self, make_client: ClientFactory
+    ) -> None:
+        """A server that ignores page_size and links on forever is read up to count, then left."""
+        sb = small(30)
+        sb.faults.ignore_page_size("courses/list/", 7).endless_next("courses/list/", repeat=True)
+        client = make_client(sb, page_size=10)
+        pages = await collect(client.iter_course_pages(), limit=50)
+        assert accounted(pages) == 30
+        assert client.call_counts["GET courses/list/"] == 5
+        stop = pages[-1].stop
+        assert stop is not None
+        assert (stop.kind, stop.page) == ("count_reached", 5)
+        assert all(p.stop is None for p in pages[:-1])
+
+    async def test_concurrent_listing_reports_a_next_link_past_count(
+        self, make_client: ClientFactory
+    ) -> None:
+        """Pages fetched by number end at count; the last one's further link is reported."""
+        sb = small(30)
+        sb.faults.endless_next("courses/list/", repeat=True)
+        client = make_client(sb, page_size=10)
+        pages = await collect(client.iter_course_pages(), limit=50)
+        assert accounted(pages) == 30
+        assert client.call_counts["GET courses/list/"] == 3
+        stops = [p.stop for p in pages if p.stop is not None]
+        assert [(s.kind, s.page) for s in stops] == [("count_reached", 3)]
+
+    async def test_empty_page_with_next_ends_the_listing(
+        self, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """An empty page that links further ends the listing, logged, short of count."""
+        sb = small(30)
+        sb.faults.ignore_page_size("courses/list/", 7).endless_next("courses/list/")
+        sb.faults.envelope("courses/list/", 1, count=1_000)
+        client = make_client(sb, page_size=10)
+        with caplog.at_level(logging.WARNING):
+            pages = await collect(client.iter_course_pages(), limit=50)
+        assert accounted(pages) == 30
+        assert client.call_counts["GET courses/list/"] == 6
+        stop = pages[-1].stop
+        assert stop is not None
+        assert (stop.kind, stop.page) == ("empty_page", 6)
+        assert "ended early" in caplog.text
+
+    async def test_page_cap_ends_a_listing_that_trickles_records(
+        self, make_client: ClientFactory
+    ) -> None:
+        """After a page of 10, pages of one record each stop at the cap count allows."""
+        sb = small(0)
+        records = [{"id": i, "title": f"c{i}"} for i in range(1, 31)]
+        sb.faults.listing("courses/list/", records).ignore_page_size("courses/list/", 10)
+        sb.faults.endless_next("courses/list/")
+        for page in range(2, 31):
+            sb.faults.page_records("courses/list/", page, [records[page - 1]])
+        client = make_client(sb, page_size=20)
+        pages = await collect(client.iter_course_pages(), limit=50)
+        assert client.call_counts["GET courses/list/"] == 5
+        assert accounted(pages) == 14 < pages[0].count
+        stop = pages[-1].stop
+        assert stop is not None
+        assert (stop.kind, stop.page) == ("page_cap", 5)
+
+    async def test_backward_next_still_raises(self, make_client: ClientFactory) -> None:
+        """A next link back to page 1 is a pagination loop, as before."""
+        sb = small(30)
+        sb.faults.ignore_page_size("courses/list/", 7)
+        sb.faults.envelope("courses/list/", 2, next="https://x/courses/list/?page=1")
+        with pytest.raises(UdemyResponseError, match="pagination loop"):
+            await collect(make_client(sb, page_size=10).iter_course_pages(), limit=50)
+
+
+class TestDeadline:
+    """The deadline is real time, kept short; the retry policy's waits are fake."""
+
+    def trickling(self, times: int) -> UdemySandbox:
+        sb = UdemySandbox(
+            UdemyTenant(seed=3, courses=5, learning_paths=0, learners=1, activity_rows=0),
+            faults=UdemyFaults(),  # real sleep: the body really trickles
+        )
+        sb.faults.trickle("courses/list/", bytes_per_second=100, times=times)
+        return sb
+
+    async def test_a_stalled_body_is_retried(
+        self, make_client: ClientFactory, fake_time: FakeTime
+    ) -> None:
+        """A body trickling past the deadline is abandoned and fetched again."""
+        client = make_client(self.trickling(times=1), deadline=0.2)
+        pages = await collect(client.iter_course_pages())
+        assert accounted(pages) == 5
+        assert client.call_counts["GET courses/list/"] == 2
+        assert len(fake_time.calls) == 1
+
+    async def test_a_server_that_always_stalls_is_a_transport_error(
+        self, make_client: ClientFactory, fake_time: FakeTime
+    ) -> None:
+        """When every attempt stalls, the retry budget ends in UdemyTransportError."""
+        policy = RetryPolicy(max_attempts=2, sleep=fake_time.sleep)
+        client = make_client(self.trickling(times=99), deadline=0.1, retry=policy)
+        with pytest.raises(UdemyTransportError, match="deadline") as info:
+            await collect(client.iter_course_pages())
+        assert info.value.url
+        assert "courses/list/" in info.value.url
+        assert client.call_counts["GET courses/list/"] == 2
+
+    def test_deadline_must_be_positive(self, make_client: ClientFactory) -> None:
+        """A zero deadline is refused when the client is built."""
+        with pytest.raises(ValueError, match="deadline"):
+            make_client(deadline=0)
 
 
 @pytest.mark.e2e

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import httpx
 import pytest
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 
 import udemy360.udemy as udemy
+from udemy360.mapping import MappedCourse, MappingContext, map_activity, map_course
 from udemy360.udemy import (
     UdemyClient,
     UdemyConfigError,
@@ -17,6 +19,7 @@ from udemy360.udemy import (
     UdemyCourseActivity,
     UdemyCredentials,
     UdemyLearningPath,
+    safe_text,
 )
 
 # research/udemy-api.md §4.1 (one result)
@@ -263,6 +266,190 @@ class TestActivity:
         )
 
 
+# Every kind of character that must not get past the models, in one string.
+HOSTILE = "A\ud800B\x00C\x07D\x7fE\udc00"
+CLEAN = "A\ufffdBCDE\ufffd"
+
+
+def strings(value: object) -> Iterator[str]:
+    """Every string inside a model dump: values and keys, at any depth."""
+    if isinstance(value, BaseModel):
+        yield from strings(value.model_dump())
+    elif isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from strings(key)
+            yield from strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from strings(item)
+
+
+def hostile_course() -> dict[str, object]:
+    return {
+        **COURSE_41,
+        "title": HOSTILE,
+        "headline": HOSTILE,
+        "description": f"<p>{HOSTILE}</p>",
+        "url": "https://acme.udemy.com/course/x\x00/",
+        "categories": [HOSTILE],
+        "primary_category": {"id": 1, "title": HOSTILE, "url": HOSTILE},
+        "primary_subcategory": {"id": 2, "title": HOSTILE},
+        "topics": [{"id": 3, "title": HOSTILE}],
+        "instructors": [HOSTILE, "Jane\x00 Doe"],
+        "images": {"size_750x422\x00": f"https://img-c.udemycdn.com/{HOSTILE}.jpg"},
+        "promo_video_url": [{"label": HOSTILE, "file": f"https://cdn/{HOSTILE}.mp4"}],
+        "locale": {"locale": "en_US\x00"},
+        "level": HOSTILE,
+        "mobile_native_deeplink": HOSTILE,
+    }
+
+
+class TestSafeText:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("\ud800", "\ufffd"),
+            ("a\udfffb", "a\ufffdb"),
+            ("\ud83d\ude00", "\U0001f600"),  # a pair decoded from CESU-8 bytes is one character
+            ("nul\x00here", "nulhere"),
+            ("bell\x07 esc\x1b del\x7f", "bell esc del"),
+            ("tab\tnew\nline\r\n", "tab\tnew\nline\r\n"),
+            ("Café 大森 😀 \u200b", "Café 大森 😀 \u200b"),
+            ("\x00\x01\x02", ""),
+            (HOSTILE, CLEAN),
+        ],
+    )
+    def test_unsafe_characters_are_replaced_or_removed(self, raw: str, expected: str) -> None:
+        """Lone surrogates become U+FFFD, controls but tab/newline/CR go, the rest stays."""
+        assert safe_text(raw) == expected
+        safe_text(raw).encode("utf-8")
+
+    def test_clean_text_is_returned_as_is(self) -> None:
+        """The fast path hands back the very same string, no copy."""
+        text = "Planning on one sheet of paper " * 20
+        assert safe_text(text) is text
+
+
+class TestHostileText:
+    def test_every_course_string_is_made_safe(self) -> None:
+        """No string of a parsed course holds a surrogate or a control character."""
+        course = UdemyCourse.model_validate(hostile_course())
+        for text in strings(course):
+            assert text == safe_text(text)
+            text.encode("utf-8")
+        assert course.title == CLEAN
+        assert course.url == "https://acme.udemy.com/course/x/"
+        assert course.instructors == (CLEAN, "Jane Doe")
+        assert course.locale == "en_US"
+
+    def test_every_path_string_is_made_safe(self) -> None:
+        """Learning path titles, editors, sections and items are made safe too."""
+        path = UdemyLearningPath.model_validate(
+            {
+                "id": 7,
+                "title": HOSTILE,
+                "description": HOSTILE,
+                "url": HOSTILE,
+                "editors": [{"display_name": HOSTILE, "email": f"ed{HOSTILE}@x.com"}],
+                "thumbnail": {"size_480x270": HOSTILE},
+                "sections": [
+                    {"title": HOSTILE, "items": [{"title": HOSTILE, "url": HOSTILE, "type": "x"}]}
+                ],
+            }
+        )
+        assert path.title == CLEAN
+        for text in strings(path):
+            assert text == safe_text(text)
+
+    def test_every_activity_string_is_made_safe(self) -> None:
+        """Learner email, names and course title are made safe."""
+        row = UdemyCourseActivity.model_validate(
+            {
+                "user_email": "ann\ud800@example.com\x00",
+                "user_name": HOSTILE,
+                "user_surname": "\x00",
+                "course_id": 1,
+                "course_title": HOSTILE,
+            }
+        )
+        assert row.user_email == "ann\ufffd@example.com"
+        assert row.user_name == CLEAN
+        assert row.user_surname is None  # nothing left once the NUL is gone
+        for text in strings(row):
+            assert text == safe_text(text)
+
+    def test_hostile_course_maps_and_encodes(self) -> None:
+        """A course full of surrogates and NULs maps to a payload that encodes as UTF-8 JSON."""
+        course = UdemyCourse.model_validate(hostile_course())
+        mapped = map_course(course, MappingContext(account_name="acme", owner_lang="en"))
+        assert isinstance(mapped, MappedCourse)
+        encoded = json.dumps(mapped.payload.to_json(), ensure_ascii=False).encode("utf-8")
+        assert b"\x00" not in encoded
+
+    def test_hostile_activity_row_maps(self) -> None:
+        """A learner email with a lone surrogate no longer breaks the statistic's mapping."""
+        row = UdemyCourseActivity.model_validate(
+            {
+                "user_email": "ann\ud800@example.com",
+                "course_id": 1,
+                "course_enroll_date": "2024-01-01T00:00:00Z",
+            }
+        )
+        map_activity(row, course_lang="en")
+
+
+class TestHostileValues:
+    @pytest.mark.parametrize(
+        "record_id", [2**63, 2**70, -1, 0, True, 1.5, "12", None, [1], {"id": 1}]
+    )
+    def test_course_id_must_be_a_storable_integer(self, record_id: object) -> None:
+        """An id beyond signed 64-bit, not positive, or not a JSON integer fails validation."""
+        with pytest.raises(ValidationError) as info:
+            UdemyCourse.model_validate({"id": record_id, "title": "t"})
+        assert info.value.errors()[0]["loc"] == ("id",)
+
+    def test_largest_storable_id_is_accepted(self) -> None:
+        """2**63 - 1 fits a BIGINT column and is kept."""
+        assert UdemyCourse.model_validate({"id": 2**63 - 1, "title": "t"}).id == 2**63 - 1
+
+    @pytest.mark.parametrize("course_id", [2**64, -5, "1000001"])
+    def test_activity_course_id_must_be_storable(self, course_id: object) -> None:
+        """An activity row's course id obeys the same rule."""
+        with pytest.raises(ValidationError):
+            UdemyCourseActivity.model_validate({"course_id": course_id})
+
+    def test_path_id_must_be_storable(self) -> None:
+        """A learning path id obeys the same rule; nested ids and orders stay within 64 bits."""
+        with pytest.raises(ValidationError):
+            UdemyLearningPath.model_validate({"id": 2**70, "title": "t"})
+        with pytest.raises(ValidationError):
+            UdemyLearningPath.model_validate(
+                {"id": 1, "title": "t", "sections": [{"order": 2**64, "items": []}]}
+            )
+
+    def test_date_before_utc_minimum_is_a_validation_error(self) -> None:
+        """A date-time that overflows once converted to UTC is a validation error, not a crash."""
+        with pytest.raises(ValidationError, match="out of range"):
+            UdemyCourseActivity.model_validate(
+                {"course_id": 1, "course_enroll_date": "0001-01-01T00:00:00+01:00"}
+            )
+
+    def test_huge_completion_ratio_is_a_validation_error(self) -> None:
+        """An integer ratio beyond float's range is a validation error, not an OverflowError."""
+        with pytest.raises(ValidationError, match="out of range"):
+            UdemyCourseActivity.model_validate({"course_id": 1, "completion_ratio": 10**400})
+
+    @pytest.mark.parametrize("label", ["²", "9" * 5000, "720p\x00", ""])
+    def test_odd_promo_labels_do_not_break_the_pick(self, label: str) -> None:
+        """Superscript digits or a 5,000-digit label leave best_promo_video working."""
+        course = UdemyCourse.model_validate(
+            {"id": 1, "title": "t", "promo_video_url": [{"label": label, "file": "https://v"}]}
+        )
+        assert course.best_promo_video == "https://v"
+
+
 class TestCredentials:
     def test_default_base_url(self) -> None:
         """Without an override the org URL is built from account name and id."""
@@ -321,6 +508,7 @@ class TestPublicSurface:
     def test_exported_members(self) -> None:
         """The package exports exactly its documented public surface."""
         assert set(udemy.__all__) == {
+            "ListingStop",
             "RecordProblem",
             "UdemyAuthError",
             "UdemyCategory",
@@ -339,6 +527,7 @@ class TestPublicSurface:
             "UdemyRateLimited",
             "UdemyResponseError",
             "UdemyTransportError",
+            "safe_text",
         }
         for name in udemy.__all__:
             assert getattr(udemy, name).__module__.startswith("udemy360.udemy")

@@ -1,11 +1,14 @@
-"""Shared HTTP plumbing for both API clients: retry policy, Retry-After, throttles, redaction.
+"""Shared HTTP plumbing for both API clients: one send path (deadline, counts, TLS rule), one
+retry idiom, Retry-After, throttles, body parsing, redaction.
 
-Private to the package: only ``udemy`` and ``learning360`` import it.
+Private to the package: the two clients import it; ``config`` and ``logs`` use the TLS rule and
+the redactor.
 """
 
 from __future__ import annotations
 
-from udemy360._http.base import CountingClient
+from udemy360._http.base import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, ENDPOINT_EXTENSION, ApiClient
+from udemy360._http.body import UnusableBody, may_hold_unsafe_text, parse_json
 from udemy360._http.ratelimit import AdaptiveConcurrency, RateLimiter
 from udemy360._http.redaction import Redactor, safe_url, strip_query
 from udemy360._http.retry import (
@@ -14,24 +17,32 @@ from udemy360._http.retry import (
     RetryableError,
     RetryPolicy,
     Sleep,
+    call_with_retries,
     parse_retry_after,
-    retrying,
 )
-from udemy360._http.tls import require_secure_base_url
+from udemy360._http.tls import InsecureBaseURL, require_secure_base_url, require_secure_transport
 
 __all__ = [
+    "DEFAULT_DEADLINE",
+    "DEFAULT_TIMEOUT",
+    "ENDPOINT_EXTENSION",
     "RETRIABLE_STATUSES",
     "AdaptiveConcurrency",
+    "ApiClient",
     "Clock",
-    "CountingClient",
+    "InsecureBaseURL",
     "RateLimiter",
     "Redactor",
     "RetryPolicy",
     "RetryableError",
     "Sleep",
+    "UnusableBody",
+    "call_with_retries",
+    "may_hold_unsafe_text",
+    "parse_json",
     "parse_retry_after",
     "require_secure_base_url",
-    "retrying",
+    "require_secure_transport",
     "safe_url",
     "strip_query",
 ]

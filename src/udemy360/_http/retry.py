@@ -1,6 +1,8 @@
-"""One retry policy for both clients: capped exponential backoff with jitter, Retry-After first.
+"""One retry idiom for both clients: capped exponential backoff with jitter, Retry-After first.
 
-Built on tenacity. Waiting goes through an injectable ``sleep`` so tests never really sleep, and
+An attempt that deserves another raises ``RetryableError`` carrying the error to raise if the
+budget runs out (``final``); ``call_with_retries`` runs attempts and raises that error. Built on
+tenacity. Waiting goes through an injectable ``sleep`` so tests never really sleep, and
 the total-time cap counts the waits themselves (tenacity's ``idle_for``), so it is deterministic.
 A Retry-After longer than ``max_retry_after`` is not shortened: the last error is raised with it.
 """
@@ -14,11 +16,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
+T = TypeVar("T")
 
 # 524 is Cloudflare's "a timeout occurred", seen on slow Udemy reporting pulls
 # (research/udemy-api.md §5.1).
@@ -28,11 +32,16 @@ logger = logging.getLogger(__name__)
 
 
 class RetryableError(Exception):
-    """Raised inside an attempt to ask for another one; carries the server's Retry-After."""
+    """Raised inside an attempt to ask for another one.
 
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+    Carries the server's Retry-After and ``final``, the client's own error that is raised in its
+    place when no attempt is left.
+    """
+
+    def __init__(self, reason: str, *, final: Exception, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.final = final
         self.retry_after = retry_after
 
 
@@ -122,3 +131,20 @@ def retrying(policy: RetryPolicy, *, what: str) -> AsyncRetrying:
         before_sleep=before_sleep,
         reraise=True,
     )
+
+
+async def call_with_retries(
+    policy: RetryPolicy, call: Callable[[], Awaitable[T]], *, what: str
+) -> T:
+    """Run ``call`` until it returns, retrying each ``RetryableError`` under ``policy``.
+
+    When the budget is spent, the last attempt's ``final`` error is raised (chained to it).
+    Any other exception ends the call at once: a bug is never retried.
+    """
+    try:
+        async for attempt in retrying(policy, what=what):
+            with attempt:
+                return await call()
+    except RetryableError as exc:
+        raise exc.final from exc
+    raise AssertionError("unreachable: retrying() either returns or raises")  # pragma: no cover

@@ -16,10 +16,16 @@ from typing import Final
 import httpx
 from pydantic import ValidationError
 
-from udemy360._http import Clock, Redactor, RetryableError, parse_retry_after, safe_url
+from udemy360._http import (
+    ENDPOINT_EXTENSION,
+    Clock,
+    Redactor,
+    RetryableError,
+    parse_retry_after,
+    safe_url,
+)
 from udemy360.learning360.errors import (
     Learning360AuthError,
-    Learning360Error,
     Learning360ResponseError,
     Learning360ServerError,
 )
@@ -29,7 +35,6 @@ TOKEN_PATH: Final = "/api/v2/oauth2/token"
 TOKEN_ENDPOINT: Final = f"POST {TOKEN_PATH}"
 API_VERSION: Final = "v2.0"
 RENEW_MARGIN: Final = 60.0
-ENDPOINT_EXTENSION: Final = "udemy360.endpoint"
 
 
 def error_code(body: bytes) -> tuple[str | None, str | None]:
@@ -40,7 +45,7 @@ def error_code(body: bytes) -> tuple[str | None, str | None]:
     """
     try:
         data = json.loads(body) if body else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, not text, or nested too deeply
         return None, None
     if not isinstance(data, dict):
         return None, None
@@ -56,14 +61,6 @@ def error_code(body: bytes) -> tuple[str | None, str | None]:
         )
     code, message = data.get("code"), data.get("message")
     return code if isinstance(code, str) else None, message if isinstance(message, str) else None
-
-
-class RetryLater(RetryableError):
-    """Ask ``_http.retrying`` for another attempt; ``final`` is raised if none is left."""
-
-    def __init__(self, reason: str, *, final: Learning360Error, retry_after: float | None) -> None:
-        super().__init__(reason, retry_after=retry_after)
-        self.final = final
 
 
 class ClientCredentialsAuth(httpx.Auth):
@@ -122,7 +119,7 @@ class ClientCredentialsAuth(httpx.Auth):
         url = safe_url(response.request.url)
         excerpt = self._redact(response.text[:2048])
         if response.status_code in {429} or response.status_code >= 500:
-            raise RetryLater(
+            raise RetryableError(
                 f"token endpoint answered {response.status_code}",
                 retry_after=parse_retry_after(response.headers.get("retry-after")),
                 final=Learning360ServerError(

@@ -20,22 +20,22 @@ from pydantic import BaseModel, ValidationError
 
 from udemy360 import __version__
 from udemy360._http import (
+    DEFAULT_DEADLINE,
+    ApiClient,
     Clock,
-    CountingClient,
     RateLimiter,
     Redactor,
+    RetryableError,
     RetryPolicy,
     Sleep,
+    call_with_retries,
     parse_retry_after,
-    retrying,
     safe_url,
 )
 from udemy360.learning360.auth import (
     API_VERSION,
-    ENDPOINT_EXTENSION,
     TOKEN_ENDPOINT,
     ClientCredentialsAuth,
-    RetryLater,
     error_code,
 )
 from udemy360.learning360.bulk import (
@@ -170,7 +170,7 @@ class _ErrorFields(TypedDict):
     body_excerpt: str
 
 
-class Learning360Client(CountingClient):
+class Learning360Client(ApiClient):
     """One company's 360Learning API v2, used as ``async with Learning360Client(creds) as lms``.
 
     All calls of one client share a write limiter (≤ 10/s), a read limiter (≤ 50/s) and at most
@@ -192,6 +192,7 @@ class Learning360Client(CountingClient):
         clock: Clock = time.monotonic,
         sleep: Sleep | None = None,
         timeout: float = 60.0,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         if not 0 < writes_per_second <= MAX_WRITES_PER_SECOND:
             raise ValueError(f"writes_per_second must be in (0, {MAX_WRITES_PER_SECOND}]")
@@ -202,7 +203,7 @@ class Learning360Client(CountingClient):
         self._sleep: Sleep = sleep or _real_sleep
         # 429 tooManyRequests carries no Retry-After; the docs say "wait ~1 second", so the first
         # wait is 1–2 s and grows with jitter — research/360learning-api.md §6.
-        self._retry = retry or RetryPolicy(base_delay=2.0, max_delay=30.0, sleep=self._sleep)
+        policy = retry or RetryPolicy(base_delay=2.0, max_delay=30.0, sleep=self._sleep)
         self._poll_interval = poll_interval
         self._poll_max_interval = poll_max_interval
         self._bulk_timeout = bulk_timeout
@@ -212,19 +213,19 @@ class Learning360Client(CountingClient):
         self._reads = RateLimiter(reads_per_second * _RATE_MARGIN, clock=clock, sleep=self._sleep)
         self._slots = BulkSlots(max_bulk_in_flight)
         self._sent_keys: dict[str, list[str | None]] = {}
-        super().__init__()
         self.base_url = creds.api_base_url
-        self._http = httpx.AsyncClient(
+        super().__init__(
             base_url=self.base_url,
-            auth=self._auth,
             transport=transport,
+            retry=policy,
             timeout=timeout,
+            deadline=deadline,
+            auth=self._auth,
             headers={
                 "360-api-version": API_VERSION,
                 "accept": "application/json",
                 "user-agent": f"udemy360/{__version__}",
             },
-            event_hooks={"request": [self._count]},
         )
 
     def __repr__(self) -> str:
@@ -234,10 +235,6 @@ class Learning360Client(CountingClient):
     def bulk_in_flight(self) -> frozenset[str]:
         """Ids of our bulk operations not yet seen finished."""
         return frozenset(self._slots.operations)
-
-    async def _count(self, request: httpx.Request) -> None:
-        endpoint = request.extensions.get(ENDPOINT_EXTENSION)
-        self._counts[endpoint if isinstance(endpoint, str) else request.method] += 1
 
     # --- the one request path ----------------------------------------------------------------
 
@@ -257,24 +254,22 @@ class Learning360Client(CountingClient):
         target = url or template.format(**{k: quote(v, safe="") for k, v in (path or {}).items()})
         content = json.dumps(body.to_json()).encode() if body is not None else None
         limiter = self._reads if method == "GET" else self._writes
-        try:
-            async for attempt in retrying(self._retry, what=endpoint):
-                with attempt:
-                    await limiter.acquire()
-                    response = await self._attempt(
-                        method, target, endpoint, params, content, idempotent=idempotent
-                    )
-                    if response.status_code not in ok:
-                        raise Learning360ResponseError(
-                            f"{endpoint} answered {response.status_code}, expected {sorted(ok)}",
-                            status=response.status_code,
-                            url=safe_url(response.request.url),
-                            body_excerpt=self._redact(response.text),
-                        )
-                    return response
-        except RetryLater as exc:
-            raise exc.final from None
-        raise AssertionError("unreachable: retrying() either returns or raises")  # pragma: no cover
+
+        async def attempt() -> httpx.Response:
+            await limiter.acquire()
+            response = await self._attempt(
+                method, target, endpoint, params, content, idempotent=idempotent
+            )
+            if response.status_code not in ok:
+                raise Learning360ResponseError(
+                    f"{endpoint} answered {response.status_code}, expected {sorted(ok)}",
+                    status=response.status_code,
+                    url=safe_url(response.request.url),
+                    body_excerpt=self._redact(response.text),
+                )
+            return response
+
+        return await call_with_retries(self._retry, attempt, what=endpoint)
 
     async def _attempt(
         self,
@@ -287,23 +282,17 @@ class Learning360Client(CountingClient):
         idempotent: bool,
     ) -> httpx.Response:
         headers = {"content-type": "application/json"} if content is not None else None
-        request = self._http.build_request(
-            method,
-            target,
-            params=params,
-            content=content,
-            headers=headers,
-            extensions={ENDPOINT_EXTENSION: endpoint},
+        request = self._request(
+            method, target, endpoint=endpoint, params=params, content=content, headers=headers
         )
-        try:
-            response = await self._http.send(request)
-        except httpx.TransportError as exc:
+
+        def unreachable(reason: str) -> Exception:
             final = Learning360TransportError(
-                f"{endpoint} failed: {type(exc).__name__}", url=safe_url(request.url)
+                f"{endpoint} failed: {reason}", url=safe_url(request.url)
             )
-            if idempotent:
-                raise RetryLater(type(exc).__name__, final=final, retry_after=None) from exc
-            raise final from exc
+            return RetryableError(reason, final=final) if idempotent else final
+
+        response = await self._send_once(request, unreachable=unreachable)
         logger.debug("%s -> %d", safe_url(request.url), response.status_code)
         if response.is_success:
             return response
@@ -329,7 +318,7 @@ class Learning360Client(CountingClient):
             )
         if status == 429:
             # A throttled request was not processed, so even a non-idempotent one may be re-sent.
-            return RetryLater(
+            return RetryableError(
                 f"429 {code or 'tooManyRequests'}",
                 retry_after=parse_retry_after(response.headers.get("retry-after")),
                 final=Learning360RateLimited(
@@ -344,7 +333,7 @@ class Learning360Client(CountingClient):
                 **fields,
             )
             if idempotent:  # includes 503 bulkAPIDisabled: "temporarily disabled"
-                return RetryLater(
+                return RetryableError(
                     f"{status} {code or ''}".strip(),
                     retry_after=parse_retry_after(response.headers.get("retry-after")),
                     final=final,
@@ -450,24 +439,21 @@ class Learning360Client(CountingClient):
             Learning360AuthError: the credentials were refused.
             Learning360TransportError, Learning360ServerError: the platform could not be reached.
         """
-        try:
-            async for attempt in retrying(self._retry, what=TOKEN_ENDPOINT):
-                with attempt:
-                    request = self._auth.token_request(self._http.build_request("GET", "/"))
-                    try:
-                        response = await self._http.send(request, auth=None)
-                    except httpx.TransportError as exc:
-                        raise RetryLater(
-                            type(exc).__name__,
-                            retry_after=None,
-                            final=Learning360TransportError(
-                                f"{TOKEN_ENDPOINT} failed: {type(exc).__name__}",
-                                url=safe_url(request.url),
-                            ),
-                        ) from exc
-                    self._auth.store(response)
-        except RetryLater as exc:
-            raise exc.final from None
+
+        async def attempt() -> None:
+            request = self._auth.token_request(self._http.build_request("GET", "/"))
+
+            def unreachable(reason: str) -> Exception:
+                final = Learning360TransportError(
+                    f"{TOKEN_ENDPOINT} failed: {reason}", url=safe_url(request.url)
+                )
+                return RetryableError(reason, final=final)
+
+            self._auth.store(
+                await self._send_once(request, unreachable=unreachable, with_auth=False)
+            )
+
+        await call_with_retries(self._retry, attempt, what=TOKEN_ENDPOINT)
 
     # --- bulk operations ---------------------------------------------------------------------
 

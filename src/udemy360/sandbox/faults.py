@@ -1,4 +1,5 @@
-"""Generic fault injection for the sandboxes: latency, throttling, server errors, cut bodies.
+"""Generic fault injection for the sandboxes: latency, throttling, server errors, cut bodies,
+bodies sent a few bytes at a time, and bodies replaced by arbitrary bytes (deep nesting, not text).
 
 A ``Faults`` object is a per-run plan the sandbox app consults on every API request. It has no
 knowledge of either API: paths are matched by prefix, relative to whatever root the app passes.
@@ -8,11 +9,12 @@ Randomness is seeded and time comes from an injectable clock, so a failing test 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -47,6 +49,21 @@ class _Bucket:
 
 
 @dataclass(slots=True)
+class _Trickle:
+    path_prefix: str
+    remaining: int
+    bytes_per_second: float
+
+
+@dataclass(slots=True)
+class _Body:
+    path_prefix: str
+    remaining: int
+    status: int
+    body: bytes = field(repr=False)
+
+
+@dataclass(slots=True)
 class _Errors:
     probability: float
     statuses: tuple[int, ...]
@@ -54,12 +71,18 @@ class _Errors:
     rng: random.Random = field(repr=False)
 
 
-def _matches(prefix: str, path: str) -> bool:
+def path_matches(prefix: str, path: str) -> bool:
+    """Whether ``path`` is under ``prefix`` (leading slashes ignored on both)."""
     return path.lstrip("/").startswith(prefix.lstrip("/"))
 
 
 def _json_body(detail: str) -> bytes:
     return json.dumps({"detail": detail}).encode()
+
+
+def nested_json(depth: int) -> bytes:
+    """A page envelope whose one record is an array nested ``depth`` deep (``json`` recurses)."""
+    return b'{"count":1,"next":null,"results":[' + b"[" * depth + b"]" * depth + b"]}"
 
 
 class Faults:
@@ -72,7 +95,14 @@ class Faults:
         self._bucket: _Bucket | None = None
         self._throttles: list[_Countdown] = []
         self._truncations: list[_Countdown] = []
+        self._trickles: list[_Trickle] = []
+        self._bodies: list[_Body] = []
         self._errors: _Errors | None = None
+
+    @property
+    def sleep(self) -> Sleep:
+        """The sleep this plan waits with (injected in tests)."""
+        return self._sleep
 
     def latency(self, seconds: float) -> Faults:
         """Delay every response by ``seconds``."""
@@ -114,12 +144,41 @@ class Faults:
         self._truncations.append(_Countdown(path_prefix, times))
         return self
 
+    def trickle(self, path_prefix: str, *, bytes_per_second: float = 1.0, times: int = 1) -> Faults:
+        """Send the next ``times`` successful bodies under ``path_prefix`` at this rate.
+
+        The status and headers go out at once and the body follows slowly, as from a server
+        that stalls mid-response; waiting uses the plan's ``sleep``.
+        """
+        if bytes_per_second <= 0:
+            raise ValueError("bytes_per_second must be positive")
+        self._trickles.append(_Trickle(path_prefix, times, bytes_per_second))
+        return self
+
+    def replace_body(
+        self, path_prefix: str, body: bytes | str, *, status: int = 200, times: int = 1
+    ) -> Faults:
+        """Answer the next ``times`` requests under ``path_prefix`` with ``body`` as it is.
+
+        Any bytes go (not UTF-8, not JSON, nested 100,000 deep: see ``nested_json``); a string
+        is sent UTF-8 encoded, with lone surrogates passed through as their raw bytes.
+        """
+        raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
+        self._bodies.append(_Body(path_prefix, times, status, raw))
+        return self
+
+    def nested(self, path_prefix: str, *, depth: int = 100_000, times: int = 1) -> Faults:
+        """Answer the next ``times`` requests with a page whose record is nested ``depth`` deep."""
+        return self.replace_body(path_prefix, nested_json(depth), times=times)
+
     def clear(self) -> Faults:
         """Remove every fault."""
         self._latency = 0.0
         self._bucket = None
         self._throttles.clear()
         self._truncations.clear()
+        self._trickles.clear()
+        self._bodies.clear()
         self._errors = None
         return self
 
@@ -127,16 +186,28 @@ class Faults:
         """Apply a JSON plan (the ``/_sandbox/faults`` body); keys mirror the method names.
 
         Example: ``{"latency": 0.05, "throttle": [{"path_prefix": "courses/", "times": 2}],
-        "server_errors": {"probability": 0.1, "seed": 3}, "rate_limit": {"rps": 20}}``
+        "server_errors": {"probability": 0.1, "seed": 3}, "rate_limit": {"rps": 20},
+        "trickle": [{"path_prefix": "courses/", "bytes_per_second": 1}],
+        "nested": [{"path_prefix": "courses/", "depth": 100000}],
+        "replace_body": [{"path_prefix": "courses/", "body_base64": "/w=="}]}``
+        (``replace_body`` takes ``body`` as text or ``body_base64`` for any bytes).
         """
         for name, value in plan.items():
             if name == "latency" and isinstance(value, int | float):
                 self.latency(float(value))
-            elif name in {"throttle", "truncate"} and isinstance(value, list):
+            elif name in {"throttle", "truncate", "trickle", "nested"} and isinstance(value, list):
                 for entry in value:
                     if not isinstance(entry, dict):
                         raise ValueError(f"{name} entries must be objects")
                     getattr(self, name)(**entry)
+            elif name == "replace_body" and isinstance(value, list):
+                for entry in value:
+                    if not isinstance(entry, dict):
+                        raise ValueError(f"{name} entries must be objects")
+                    entry = dict(entry)
+                    if "body_base64" in entry:
+                        entry["body"] = base64.b64decode(str(entry.pop("body_base64")))
+                    self.replace_body(**entry)
             elif name in {"rate_limit", "server_errors"} and isinstance(value, dict):
                 getattr(self, name)(**value)
             elif name == "clear" and value:
@@ -156,6 +227,18 @@ class Faults:
             "truncate": [
                 {"path_prefix": t.path_prefix, "remaining": t.remaining} for t in self._truncations
             ],
+            "trickle": [
+                {
+                    "path_prefix": t.path_prefix,
+                    "remaining": t.remaining,
+                    "bytes_per_second": t.bytes_per_second,
+                }
+                for t in self._trickles
+            ],
+            "replace_body": [
+                {"path_prefix": b.path_prefix, "remaining": b.remaining, "status": b.status}
+                for b in self._bodies
+            ],
             "server_errors": None
             if self._errors is None
             else {"probability": self._errors.probability, "statuses": list(self._errors.statuses)},
@@ -169,7 +252,7 @@ class Faults:
     def intercept(self, path: str) -> FaultResponse | None:
         """Decide whether the request to ``path`` fails; call once per request."""
         for countdown in self._throttles:
-            if countdown.remaining > 0 and _matches(countdown.path_prefix, path):
+            if countdown.remaining > 0 and path_matches(countdown.path_prefix, path):
                 countdown.remaining -= 1
                 return FaultResponse(
                     429, {"Retry-After": countdown.retry_after}, _json_body("Too many requests.")
@@ -181,20 +264,41 @@ class Faults:
         errors = self._errors
         if (
             errors is not None
-            and _matches(errors.path_prefix, path)
+            and path_matches(errors.path_prefix, path)
             and errors.rng.random() < errors.probability
         ):
             status = errors.rng.choice(errors.statuses)
             return FaultResponse(status, {}, _json_body(f"Injected error {status}."))
+        for body in self._bodies:
+            if body.remaining > 0 and path_matches(body.path_prefix, path):
+                body.remaining -= 1
+                return FaultResponse(body.status, {}, body.body)
         return None
 
     def should_truncate(self, path: str) -> bool:
         """Whether this (successful) response body must be cut; counts down the plan."""
         for countdown in self._truncations:
-            if countdown.remaining > 0 and _matches(countdown.path_prefix, path):
+            if countdown.remaining > 0 and path_matches(countdown.path_prefix, path):
                 countdown.remaining -= 1
                 return True
         return False
+
+    def trickle_rate(self, path: str) -> float | None:
+        """Bytes per second to send this (successful) body at, if it must trickle; counts down."""
+        for trickle in self._trickles:
+            if trickle.remaining > 0 and path_matches(trickle.path_prefix, path):
+                trickle.remaining -= 1
+                return trickle.bytes_per_second
+        return None
+
+    async def trickled(self, body: bytes, bytes_per_second: float) -> AsyncIterator[bytes]:
+        """Yield ``body`` in small pieces, waiting between them to keep to the rate."""
+        # about twenty pieces a second, at least one byte each
+        piece = max(1, int(bytes_per_second / 20))
+        for start in range(0, len(body), piece):
+            chunk = body[start : start + piece]
+            await self._sleep(len(chunk) / bytes_per_second)
+            yield chunk
 
     def _take_token(self, bucket: _Bucket) -> FaultResponse | None:
         now = self._clock()

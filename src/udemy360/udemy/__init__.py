@@ -21,10 +21,12 @@ from udemy360.udemy.models import (
     UdemyLearningPathItem,
     UdemyLearningPathSection,
     UdemyPromoVideo,
+    safe_text,
 )
-from udemy360.udemy.pagination import RecordProblem, UdemyPage
+from udemy360.udemy.pagination import ListingStop, RecordProblem, UdemyPage
 
 __all__ = [
+    "ListingStop",
     "RecordProblem",
     "UdemyAuthError",
     "UdemyCategory",
@@ -43,4 +45,5 @@ __all__ = [
     "UdemyRateLimited",
     "UdemyResponseError",
     "UdemyTransportError",
+    "safe_text",
 ]

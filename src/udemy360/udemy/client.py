@@ -8,6 +8,7 @@ pages 2..N fetched concurrently inside a bounded window, so memory does not grow
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import time
@@ -17,38 +18,47 @@ from datetime import date
 from typing import Final, TypeVar
 
 import httpx
-from pydantic import BaseModel, JsonValue, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from udemy360 import __version__
 from udemy360._http import (
+    DEFAULT_DEADLINE,
     RETRIABLE_STATUSES,
     AdaptiveConcurrency,
+    ApiClient,
     Clock,
-    CountingClient,
+    InsecureBaseURL,
     RateLimiter,
     Redactor,
     RetryableError,
     RetryPolicy,
+    UnusableBody,
+    call_with_retries,
+    may_hold_unsafe_text,
+    parse_json,
     parse_retry_after,
-    retrying,
     safe_url,
 )
 from udemy360.udemy.errors import (
     UdemyAuthError,
+    UdemyConfigError,
     UdemyRateLimited,
     UdemyResponseError,
     UdemyTransportError,
 )
 from udemy360.udemy.models import (
+    KNOWN_SAFE,
     UdemyCourse,
     UdemyCourseActivity,
     UdemyCredentials,
     UdemyLearningPath,
-    require_secure,
+    safe_text,
 )
 from udemy360.udemy.pagination import (
     MAX_PAGE_SIZE,
     Envelope,
+    ListingGuard,
+    ListingStop,
     UdemyPage,
     describe_validation_error,
     page_count,
@@ -56,7 +66,7 @@ from udemy360.udemy.pagination import (
     parse_records,
 )
 
-T = TypeVar("T")
+_M = TypeVar("_M", bound=BaseModel)
 
 logger = logging.getLogger(__name__)
 
@@ -91,44 +101,33 @@ _SIGNED: Final = re.compile(r"(?i)\b(Expires|Signature|Key-Pair-Id|Policy)=[^&\"
 class _Answer:
     status: int
     url: str
-    data: JsonValue
+    data: object
+    # no string in the body can hold a control character or a lone surrogate
+    safe: bool
 
 
-class _Retry(RetryableError):
-    """One failed attempt worth repeating; remembers what to raise if the budget runs out."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        kind: str,
-        url: str,
-        status: int | None = None,
-        body_excerpt: str = "",
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(reason, retry_after=retry_after)
-        self.kind = kind
-        self.url = url
-        self.status = status
-        self.body_excerpt = body_excerpt
-
-
-_M = TypeVar("_M", bound=BaseModel)
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    envelope: Envelope
+    safe: bool
 
 
 def _validated(model: type[_M], answer: _Answer, what: str) -> _M:
     """Validate a response body strictly; a mismatch is a response error naming ``what``."""
     try:
-        return model.model_validate(answer.data)
+        return model.model_validate(answer.data, context=KNOWN_SAFE if answer.safe else None)
     except ValidationError as exc:
         raise UdemyResponseError(
             f"{what}: {describe_validation_error(exc)}", status=answer.status, url=answer.url
         ) from exc
 
 
-class UdemyClient(CountingClient):
+class UdemyClient(ApiClient):
     """Reads one Udemy Business organization. Use as an async context manager.
+
+    ``deadline`` bounds each attempt from connecting to the last byte of the body (a stalled or
+    trickling server is a transport error, retried like one); ``timeout`` bounds each network
+    operation within it.
 
     Raises (from every public method): ``UdemyAuthError``, ``UdemyRateLimited``,
     ``UdemyTransportError``, ``UdemyResponseError``.
@@ -144,6 +143,7 @@ class UdemyClient(CountingClient):
         concurrency: int = 4,
         requests_per_second: float | None = None,
         timeout: float = 30.0,
+        deadline: float = DEFAULT_DEADLINE,
         clock: Clock | None = None,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -152,27 +152,27 @@ class UdemyClient(CountingClient):
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         secret = creds.client_secret.get_secret_value()
         self._base_url = creds.api_base_url
-        if not isinstance(transport, httpx.ASGITransport | httpx.MockTransport):
-            # In-process transports never touch a network; anything else must use TLS.
-            require_secure(self._base_url)
         self._redact = Redactor.for_basic_auth(creds.client_id, secret)
-        self._retry = retry or RetryPolicy()
+        policy = retry or RetryPolicy()
         self._page_size = page_size
         self._concurrency = AdaptiveConcurrency(concurrency)
         self._limiter = (
-            RateLimiter(requests_per_second, clock=clock or time.monotonic, sleep=self._retry.sleep)
+            RateLimiter(requests_per_second, clock=clock or time.monotonic, sleep=policy.sleep)
             if requests_per_second
             else None
         )
-        super().__init__()
-        self._http = httpx.AsyncClient(
-            base_url=self._base_url,
-            auth=httpx.BasicAuth(creds.client_id, secret),
-            transport=transport,
-            timeout=timeout,
-            follow_redirects=False,
-            headers={"User-Agent": f"udemy360/{__version__}", "Accept": "application/json"},
-        )
+        try:
+            super().__init__(
+                base_url=self._base_url,
+                transport=transport,
+                retry=policy,
+                timeout=timeout,
+                deadline=deadline,
+                auth=httpx.BasicAuth(creds.client_id, secret),
+                headers={"User-Agent": f"udemy360/{__version__}", "Accept": "application/json"},
+            )
+        except InsecureBaseURL as exc:
+            raise UdemyConfigError(str(exc)) from None
 
     def __repr__(self) -> str:
         return f"UdemyClient(base_url={safe_url(self._base_url)!r})"
@@ -190,9 +190,7 @@ class UdemyClient(CountingClient):
         Raises:
             UdemyAuthError, UdemyRateLimited, UdemyTransportError, UdemyResponseError.
         """
-        return self._iter_pages(
-            COURSES, {"fields[course]": COURSE_FIELDS}, UdemyCourse.model_validate
-        )
+        return self._iter_pages(COURSES, {"fields[course]": COURSE_FIELDS}, UdemyCourse)
 
     def iter_learning_path_pages(self) -> AsyncIterator[UdemyPage[UdemyLearningPath]]:
         """Stream public learning paths; a path with ``is_public`` false is counted in ``skipped``.
@@ -208,7 +206,7 @@ class UdemyClient(CountingClient):
         return self._iter_pages(
             LEARNING_PATHS,
             params,
-            UdemyLearningPath.model_validate,
+            UdemyLearningPath,
             keep=lambda path: path.is_public is not False,
         )
 
@@ -225,7 +223,7 @@ class UdemyClient(CountingClient):
             params["from_date"] = from_date.isoformat()
         if to_date is not None:
             params["to_date"] = to_date.isoformat()
-        return self._iter_pages(ACTIVITY, params, UdemyCourseActivity.model_validate)
+        return self._iter_pages(ACTIVITY, params, UdemyCourseActivity)
 
     async def get_course(self, course_id: int) -> UdemyCourse | None:
         """Fetch one course of the collection; ``None`` when Udemy answers 404.
@@ -250,44 +248,68 @@ class UdemyClient(CountingClient):
         self,
         path: str,
         params: dict[str, str],
-        parse: Callable[[JsonValue], T],
-        keep: Callable[[T], bool] | None = None,
-    ) -> AsyncIterator[UdemyPage[T]]:
+        model: type[_M],
+        keep: Callable[[_M], bool] | None = None,
+    ) -> AsyncIterator[UdemyPage[_M]]:
         params = {**params, "page_size": str(self._page_size)}
         first = await self._fetch_page(path, params, 1)
         if first is None:
             # research §2.3: 404 "Invalid page." — nothing to list.
             yield UdemyPage(1, 0, (), ())
             return
-        yield parse_records(1, first, parse, keep)
-        if first.next is None:
+        # A full page 1 shows the server's own page size, which may be below ours.
+        per_page = min(self._page_size, len(first.envelope.results) or self._page_size)
+        guard = ListingGuard(first.envelope.count, per_page)
+        stop = guard.stop_after(1, first.envelope)
+        yield self._page(path, 1, first, model, keep, stop)
+        if first.envelope.next is None or stop is not None:
             return
-        following = page_number_of(first.next)
+        following = page_number_of(first.envelope.next)
         if following is None or following <= 1:
             raise UdemyResponseError(
                 "pagination loop: page 1's next link does not move forward", url=safe_url(path)
             )
-        total = page_count(first.count, self._page_size)
-        if following == 2 and len(first.results) == self._page_size:
-            pages = self._concurrent_pages(path, params, range(2, total + 1), parse, keep)
+        if following == 2 and len(first.envelope.results) == self._page_size:
+            total = page_count(first.envelope.count, self._page_size)
+            pages = self._concurrent_pages(path, params, total, model, keep)
         else:
             # The server did not honour our page size: follow `next` one page at a time.
-            pages = self._sequential_pages(path, params, following, parse, keep)
+            pages = self._sequential_pages(path, params, following, guard, model, keep)
         async for page in pages:
             yield page
+
+    def _page(
+        self,
+        path: str,
+        number: int,
+        fetched: _Fetched,
+        model: type[_M],
+        keep: Callable[[_M], bool] | None,
+        stop: ListingStop | None,
+    ) -> UdemyPage[_M]:
+        context = KNOWN_SAFE if fetched.safe else None
+
+        def parse(raw: object) -> _M:
+            return model.model_validate(raw, context=context)
+
+        page = parse_records(number, fetched.envelope, parse, keep)
+        if stop is None:
+            return page
+        logger.warning("listing %s ended early (%s): %s", path, stop.kind, stop.reason)
+        return dataclasses.replace(page, stop=stop)
 
     async def _concurrent_pages(
         self,
         path: str,
         params: dict[str, str],
-        numbers: range,
-        parse: Callable[[JsonValue], T],
-        keep: Callable[[T], bool] | None,
-    ) -> AsyncIterator[UdemyPage[T]]:
-        """Fetch ``numbers`` with at most ``concurrency`` pages in flight or buffered."""
+        total: int,
+        model: type[_M],
+        keep: Callable[[_M], bool] | None,
+    ) -> AsyncIterator[UdemyPage[_M]]:
+        """Fetch pages 2..``total`` with at most ``concurrency`` in flight or buffered."""
         window = self._concurrency.maximum
-        queue = iter(numbers)
-        pending: dict[asyncio.Task[Envelope | None], int] = {}
+        queue = iter(range(2, total + 1))
+        pending: dict[asyncio.Task[_Fetched | None], int] = {}
         ended = False
         try:
             while True:
@@ -302,11 +324,14 @@ class UdemyClient(CountingClient):
                 done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for task in sorted(done, key=pending.__getitem__):
                     number = pending.pop(task)
-                    envelope = task.result()
-                    if envelope is None:
+                    fetched = task.result()
+                    if fetched is None:
                         ended = True  # the listing shrank while we read it
                         continue
-                    yield parse_records(number, envelope, parse, keep)
+                    stop = _stop_by_number(number, total, fetched.envelope)
+                    if stop is not None and stop.kind == "empty_page":
+                        ended = True  # the pages after an empty one are empty too
+                    yield self._page(path, number, fetched, model, keep, stop)
         finally:
             for task in pending:
                 task.cancel()
@@ -318,17 +343,19 @@ class UdemyClient(CountingClient):
         path: str,
         params: dict[str, str],
         number: int,
-        parse: Callable[[JsonValue], T],
-        keep: Callable[[T], bool] | None,
-    ) -> AsyncIterator[UdemyPage[T]]:
+        guard: ListingGuard,
+        model: type[_M],
+        keep: Callable[[_M], bool] | None,
+    ) -> AsyncIterator[UdemyPage[_M]]:
         while True:
-            envelope = await self._fetch_page(path, params, number)
-            if envelope is None:
+            fetched = await self._fetch_page(path, params, number)
+            if fetched is None:
                 return
-            yield parse_records(number, envelope, parse, keep)
-            if envelope.next is None:
+            stop = guard.stop_after(number, fetched.envelope)
+            yield self._page(path, number, fetched, model, keep, stop)
+            if fetched.envelope.next is None or stop is not None:
                 return
-            following = page_number_of(envelope.next)
+            following = page_number_of(fetched.envelope.next)
             if following is None or following <= number:
                 raise UdemyResponseError(
                     f"pagination loop: page {number}'s next link does not move forward",
@@ -336,11 +363,11 @@ class UdemyClient(CountingClient):
                 )
             number = following
 
-    async def _fetch_page(self, path: str, params: dict[str, str], number: int) -> Envelope | None:
+    async def _fetch_page(self, path: str, params: dict[str, str], number: int) -> _Fetched | None:
         answer = await self._get(path, path, {**params, "page": str(number)}, end_on_404=True)
         if answer is None:
             return None
-        return _validated(Envelope, answer, "invalid page envelope")
+        return _Fetched(_validated(Envelope, answer, "invalid page envelope"), answer.safe)
 
     # --- one request -------------------------------------------------------------------------
 
@@ -353,66 +380,62 @@ class UdemyClient(CountingClient):
         end_on_404: bool = False,
         none_on_404: bool = False,
     ) -> _Answer | None:
-        try:
-            async for attempt in retrying(self._retry, what=f"GET {key}"):
-                with attempt:
-                    answer = await self._attempt(key, path, params, end_on_404, none_on_404)
-        except _Retry as exc:
-            raise self._exhausted(exc) from exc
-        return answer
-
-    def _exhausted(self, exc: _Retry) -> Exception:
-        if exc.kind == "rate":
-            wait = "" if exc.retry_after is None else f" (Retry-After {exc.retry_after:g}s)"
-            return UdemyRateLimited(
-                f"Udemy is rate limiting us{wait}; retry budget spent",
-                retry_after=exc.retry_after,
-                url=exc.url,
-            )
-        if exc.kind == "transport":
-            return UdemyTransportError(f"could not reach Udemy: {exc.reason}", url=exc.url)
-        return UdemyResponseError(
-            f"Udemy kept failing: {exc.reason}",
-            status=exc.status,
-            url=exc.url,
-            body_excerpt=exc.body_excerpt,
+        endpoint = f"GET {key}"
+        return await call_with_retries(
+            self._retry,
+            lambda: self._attempt(endpoint, path, params, end_on_404, none_on_404),
+            what=endpoint,
         )
 
     def _excerpt(self, text: str) -> str:
-        return self._redact(_SIGNED.sub(r"\1=REDACTED", text[:_BODY_EXCERPT]))[:_BODY_EXCERPT]
+        excerpt = self._redact(_SIGNED.sub(r"\1=REDACTED", text[:_BODY_EXCERPT]))
+        return safe_text(excerpt[:_BODY_EXCERPT])
 
     async def _attempt(
         self,
-        key: str,
+        endpoint: str,
         path: str,
         params: dict[str, str],
         end_on_404: bool,
         none_on_404: bool,
     ) -> _Answer | None:
+        """One try; a ``RetryableError`` asks for another and says what to raise if none is left."""
         async with self._concurrency.slot():
             if self._limiter is not None:
                 await self._limiter.acquire()
-            self._counts[f"GET {key}"] += 1
-            request = self._http.build_request("GET", path, params=params)
+            request = self._request("GET", path, endpoint=endpoint, params=params)
             url = safe_url(request.url)
-            try:
-                response = await self._http.send(request)
-            except httpx.TransportError as exc:
-                raise _Retry(type(exc).__name__, kind="transport", url=url) from exc
+
+            def unreachable(reason: str) -> Exception:
+                final = UdemyTransportError(f"could not reach Udemy: {reason}", url=url)
+                return RetryableError(reason, final=final)
+
+            response = await self._send_once(request, unreachable=unreachable)
         status = response.status_code
         logger.debug("GET %s status=%d", url, status)
         if status == 429:
             self._concurrency.on_throttle()
             # research §5.1: wait the number of seconds in Retry-After (or until its HTTP date)
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise _Retry("HTTP 429", kind="rate", url=url, status=429, retry_after=retry_after)
+            wait = "" if retry_after is None else f" (Retry-After {retry_after:g}s)"
+            raise RetryableError(
+                "HTTP 429",
+                retry_after=retry_after,
+                final=UdemyRateLimited(
+                    f"Udemy is rate limiting us{wait}; retry budget spent",
+                    retry_after=retry_after,
+                    url=url,
+                ),
+            )
         if status in RETRIABLE_STATUSES:
-            raise _Retry(
+            raise RetryableError(
                 f"HTTP {status}",
-                kind="status",
-                url=url,
-                status=status,
-                body_excerpt=self._excerpt(response.text),
+                final=UdemyResponseError(
+                    f"Udemy kept failing: HTTP {status}",
+                    status=status,
+                    url=url,
+                    body_excerpt=self._excerpt(response.text),
+                ),
             )
         if status in (401, 403):
             what = "rejected the credentials" if status == 401 else "denied access"
@@ -435,15 +458,35 @@ class UdemyClient(CountingClient):
                 body_excerpt=self._excerpt(response.text),
             )
         try:
-            data: JsonValue = response.json()
-        except ValueError as exc:
-            # research §5.1: occasional non-JSON or cut bodies; worth another try
-            raise _Retry(
-                "response body is not valid JSON",
-                kind="json",
-                url=url,
+            data = parse_json(response.content)
+        except UnusableBody as exc:
+            error = UdemyResponseError(
+                f"Udemy kept failing: {exc.reason}" if exc.retriable else exc.reason,
                 status=status,
+                url=url,
                 body_excerpt=self._excerpt(response.text),
-            ) from exc
+            )
+            if exc.retriable:
+                # research §5.1: occasional cut bodies; worth another try
+                raise RetryableError(exc.reason, final=error) from exc
+            raise error from exc
         self._concurrency.on_success()
-        return _Answer(status, url, data)
+        return _Answer(status, url, data, safe=not may_hold_unsafe_text(response.content))
+
+
+def _stop_by_number(number: int, total: int, envelope: Envelope) -> ListingStop | None:
+    """Why a page fetched by number ends the listing though it links further, if it does."""
+    if envelope.next is None:
+        return None
+    if not envelope.results:
+        return ListingStop(
+            "empty_page", number, f"page {number} holds no records but links to a next page"
+        )
+    if number >= total:
+        return ListingStop(
+            "count_reached",
+            number,
+            f"page {number} is the last page the announced count allows; "
+            "its next link is not followed",
+        )
+    return None

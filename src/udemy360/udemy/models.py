@@ -3,12 +3,22 @@
 Inbound models ignore unknown fields and accept missing or null ones (Udemy adds fields and the
 org endpoint's defaults are undocumented — research/udemy-api.md §8). Formats are normalised here
 so that the mapping never sees two spellings of the same value.
+
+Text is made safe here, once: before a course, learning path or activity row is validated, every
+string in it goes through ``safe_text``, so nothing downstream (mapping, hashing, JSON encoding,
+the PostgreSQL store) meets a lone surrogate or a NUL. The client checks each response body for
+what could decode to such a character (a memchr-fast scan) and, when there is none, validates
+with ``KNOWN_SAFE`` as context to skip the walk: the hot path pays one check per body, not one
+per string. Ids must fit the store's signed 64-bit columns; a record that breaks a rule of type
+or range fails validation, which the page reports as a problem of that record.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from types import MappingProxyType
 from typing import Annotated, Final
 from urllib.parse import urlsplit
 
@@ -18,15 +28,68 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    Strict,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from udemy360._http import require_secure_base_url, safe_url
+from udemy360._http import safe_url
 from udemy360.udemy.errors import UdemyConfigError
 
 _DNS_LABEL: Final = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
 _DIGITS: Final = re.compile(r"^[0-9]{1,20}$")
+
+# The store keeps Udemy ids in signed 64-bit columns (BIGINT on SQLite and PostgreSQL).
+MAX_ID: Final = 2**63 - 1
+MIN_INT: Final = -(2**63)
+
+# What must not leave this module: C0 controls but tab, newline and carriage return; DEL; and
+# surrogate halves (a JSON "\ud800" escape decodes to one; UTF-8 cannot encode it, PostgreSQL
+# text cannot hold NUL). Searching is the fast path: most strings hold none of these.
+_UNSAFE: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_CONTROLS: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
+_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
+
+
+def safe_text(text: str) -> str:
+    """Return ``text`` with lone surrogates replaced by U+FFFD and control characters removed.
+
+    Tab, newline and carriage return are kept. A well-formed surrogate pair (as decoded from
+    CESU-8 bytes) is joined into its character rather than replaced. ``text`` itself is
+    returned, without copying, when there is nothing to change.
+    """
+    if _UNSAFE.search(text) is None:
+        return text
+    if _SURROGATE.search(text) is not None:
+        # UTF-16 round trip: pairs become one code point, each lone half becomes U+FFFD.
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return _CONTROLS.sub("", text)
+
+
+# Deeper than any model reads (path → sections → items → thumbnail → URL is five levels): what
+# lies below is never kept, so the walk stops there and cannot meet Python's recursion limit.
+_MAX_DEPTH: Final = 16
+_KNOWN_SAFE_KEY: Final = "udemy360.udemy.known_safe_text"
+# Validation context telling the models their input's text is already safe (the client checked
+# the body it came from with ``_http.may_hold_unsafe_text``).
+KNOWN_SAFE: Final[Mapping[str, bool]] = MappingProxyType({_KNOWN_SAFE_KEY: True})
+
+
+def safe_json(value: object, *, _depth: int = 0) -> object:
+    """Return a parsed JSON value with every string in it, keys included, made safe."""
+    if isinstance(value, str):
+        return safe_text(value)
+    if _depth >= _MAX_DEPTH:
+        return value
+    if isinstance(value, dict):
+        return {
+            safe_text(k) if isinstance(k, str) else k: safe_json(v, _depth=_depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [safe_json(v, _depth=_depth + 1) for v in value]
+    return value
 
 
 def _check_account_name(value: object) -> str:
@@ -109,14 +172,6 @@ def _check_base_url(value: object) -> str:
     return value if value.endswith("/") else value + "/"
 
 
-def require_secure(url: str) -> str:
-    """Refuse plain ``http://`` to anything but loopback: credentials must not travel in clear."""
-    try:
-        return require_secure_base_url(url, setting="base_url")
-    except ValueError as exc:
-        raise UdemyConfigError(str(exc)) from exc
-
-
 # --- normalisers -----------------------------------------------------------------------------
 
 
@@ -148,7 +203,10 @@ def _parse_datetime(value: object) -> datetime | None:
         raise ValueError(f"expected an ISO 8601 date-time, got {type(value).__name__}")
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before datetime.min in UTC
+        raise ValueError("date-time out of range once converted to UTC") from None
 
 
 def _parse_date(value: object) -> date | None:
@@ -200,7 +258,10 @@ def _ratio(value: object) -> object:
     value = _none_if_blank(value)
     if value is None:
         return None
-    number = float(value) if isinstance(value, int | float | str) else value
+    try:
+        number = float(value) if isinstance(value, int | float | str) else value
+    except OverflowError:  # an integer beyond float's range
+        raise ValueError("completion_ratio is out of range") from None
     if isinstance(number, float):
         if number != number:  # NaN
             return None
@@ -220,6 +281,10 @@ def _minutes(value: object) -> object:
 
 
 OptStr = Annotated[str | None, BeforeValidator(_none_if_blank)]
+# A JSON integer that fits the store: no bool, float or numeric string (a wrong type is a
+# problem of the record, not a guess), and neither negative nor beyond signed 64-bit.
+UdemyId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
+Int64 = Annotated[int, Field(ge=MIN_INT, le=MAX_ID)]
 UtcDateTime = Annotated[datetime | None, BeforeValidator(_parse_datetime)]
 Day = Annotated[date | None, BeforeValidator(_parse_date)]
 StrTuple = Annotated[tuple[str, ...], BeforeValidator(_str_items)]
@@ -228,12 +293,26 @@ ImageDict = Annotated[dict[str, str], BeforeValidator(_str_dict)]
 _INBOUND = ConfigDict(extra="ignore", frozen=True)
 
 
+class _UdemyRecord(BaseModel):
+    """A record as a Udemy listing returns it: its text is made safe before anything else."""
+
+    model_config = _INBOUND
+
+    @model_validator(mode="before")
+    @classmethod
+    def _safe_text(cls, data: object, info: ValidationInfo) -> object:
+        context = info.context
+        if isinstance(context, Mapping) and context.get(_KNOWN_SAFE_KEY):
+            return data
+        return safe_json(data)
+
+
 class UdemyCategory(BaseModel):
     """A category, subcategory or topic (``{id, title, url}``)."""
 
     model_config = _INBOUND
 
-    id: int | None = None
+    id: Int64 | None = None
     title: str
     url: OptStr = None
 
@@ -252,12 +331,10 @@ class UdemyPromoVideo(BaseModel):
         return f"UdemyPromoVideo(label={self.label!r}, file=<signed url>)"
 
 
-class UdemyCourse(BaseModel):
+class UdemyCourse(_UdemyRecord):
     """A course of the organization's collection (``courses/list/``)."""
 
-    model_config = _INBOUND
-
-    id: int
+    id: UdemyId
     title: str
     headline: OptStr = None
     description: OptStr = None
@@ -281,7 +358,9 @@ class UdemyCourse(BaseModel):
         """The file of the highest-quality promo video (largest numeric label), if any."""
 
         def quality(video: UdemyPromoVideo) -> int:
-            digits = "".join(ch for ch in video.label or "" if ch.isdigit())
+            # isdecimal, not isdigit: int() reads every decimal digit and only those; nine
+            # digits are plenty for "1080" and keep int() far from its digit limit
+            digits = "".join(ch for ch in video.label or "" if ch.isdecimal())[:9]
             return int(digits) if digits else -1
 
         videos = [v for v in self.promo_video_url if v.file]
@@ -308,12 +387,12 @@ class UdemyLearningPathItem(BaseModel):
 
     model_config = _INBOUND
 
-    id: int | None = None
+    id: Int64 | None = None
     title: OptStr = None
     url: OptStr = None
     type: OptStr = None
     duration: float | None = None
-    order: int | None = None
+    order: Int64 | None = None
     thumbnail: ImageDict = Field(default_factory=dict)
     resource_url: OptStr = None
 
@@ -323,9 +402,9 @@ class UdemyLearningPathSection(BaseModel):
 
     model_config = _INBOUND
 
-    id: int | None = None
+    id: Int64 | None = None
     title: OptStr = None
-    order: int | None = None
+    order: Int64 | None = None
     items: Annotated[tuple[UdemyLearningPathItem, ...], BeforeValidator(_as_tuple)] = ()
 
     @field_validator("items", mode="after")
@@ -343,12 +422,10 @@ def _path_images(data: object) -> object:
     return data
 
 
-class UdemyLearningPath(BaseModel):
+class UdemyLearningPath(_UdemyRecord):
     """A learning path (``learning-paths/list/``); sections sorted by ``order``."""
 
-    model_config = _INBOUND
-
-    id: int
+    id: UdemyId
     title: str
     description: OptStr = None
     url: OptStr = None
@@ -374,19 +451,18 @@ class UdemyLearningPath(BaseModel):
         return tuple(sorted(sections, key=lambda section: _order_key(section.order)))
 
 
-class UdemyCourseActivity(BaseModel):
+class UdemyCourseActivity(_UdemyRecord):
     """One learner's activity on one course (``analytics/user-course-activity/``).
 
-    ``user_email`` is kept exactly as Udemy sent it; trimming and validation belong to the mapping.
+    ``user_email`` is kept as Udemy sent it (made safe); trimming and validation belong to the
+    mapping.
     """
-
-    model_config = _INBOUND
 
     user_email: Annotated[str | None, BeforeValidator(_raw_str)] = None
     user_name: OptStr = None
     user_surname: OptStr = None
     user_is_deactivated: bool | None = None
-    course_id: int
+    course_id: UdemyId
     course_title: OptStr = None
     completion_ratio: Annotated[float | None, BeforeValidator(_ratio)] = None
     num_video_consumed_minutes: Annotated[float | None, BeforeValidator(_minutes)] = None

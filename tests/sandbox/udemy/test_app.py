@@ -235,6 +235,117 @@ class TestFaults:
             Faults().configure({"explode": True})
 
 
+class TestHostileModes:
+    async def test_trickle_sends_the_whole_body_slowly(
+        self, sandbox: UdemySandbox, clock: Clock, http: httpx.AsyncClient
+    ) -> None:
+        """A trickled body arrives whole, after waits that add up to its size over the rate."""
+        sandbox.faults.trickle("courses/list/", bytes_per_second=200, times=1)
+        slow = await http.get(ORG + "courses/list/", params={"page_size": 2})
+        assert slow.json()["count"] == 25
+        assert sum(clock.slept) == pytest.approx(len(slow.content) / 200)
+        clock.slept.clear()
+        await http.get(ORG + "courses/list/")
+        assert clock.slept == []
+
+    async def test_nested_and_raw_bodies_over_the_admin_api(self, http: httpx.AsyncClient) -> None:
+        """The plan can ask for a body nested deep, then for bytes that are not UTF-8."""
+        plan = {
+            "nested": [{"path_prefix": "courses/list/", "depth": 5000}],
+            "replace_body": [{"path_prefix": "courses/list/", "body_base64": "/w=="}],
+        }
+        shown = (await http.post("/_sandbox/faults", json=plan)).json()
+        assert [b["remaining"] for b in shown["replace_body"]] == [1, 1]
+        deep = await http.get(ORG + "courses/list/")
+        assert deep.content.count(b"[") == 5001
+        with pytest.raises(RecursionError):
+            json.loads(deep.content)
+        assert (await http.get(ORG + "courses/list/")).content == b"\xff"
+        assert (await http.get(ORG + "courses/list/")).json()["count"] == 25
+
+    async def test_page_two_holds_raw_records(
+        self, sandbox: UdemySandbox, http: httpx.AsyncClient
+    ) -> None:
+        """Injected raw values are page 2's results verbatim; count and other pages are kept."""
+        raw = [{"id": 2**70, "title": "\ud800\x00"}, None, "x", -1.5, {"id": True}]
+        sandbox.faults.page_records("courses/list/", 2, raw)
+        params = {"page_size": 10}
+        page2 = (await http.get(ORG + "courses/list/", params={**params, "page": 2})).json()
+        assert page2["results"] == raw
+        assert page2["count"] == 25
+        page3 = (await http.get(ORG + "courses/list/", params={**params, "page": 3})).json()
+        assert len(page3["results"]) == 5
+
+    async def test_a_whole_listing_of_raw_records(
+        self, sandbox: UdemySandbox, http: httpx.AsyncClient
+    ) -> None:
+        """A raw listing is paged as usual with count equal to its length."""
+        raw = [{"id": i, "title": f"raw {i}"} for i in range(23)]
+        sandbox.faults.listing("courses/list/", raw)
+        first = (await http.get(ORG + "courses/list/", params={"page_size": 10})).json()
+        assert (first["count"], first["results"]) == (23, raw[:10])
+        last = (await http.get(first["next"].replace("page=2", "page=3"))).json()
+        assert (last["results"], last["next"]) == (raw[20:], None)
+
+    async def test_envelope_fields_and_page_bodies(
+        self, sandbox: UdemySandbox, http: httpx.AsyncClient
+    ) -> None:
+        """Envelope fields take any raw value; a page's body can be any bytes."""
+        sandbox.faults.envelope("courses/list/", 1, count="many", next=42, extra=[1])
+        sandbox.faults.page_body("courses/list/", 2, b"\x00\xfe", status=200)
+        first = (await http.get(ORG + "courses/list/")).json()
+        assert (first["count"], first["next"], first["extra"]) == ("many", 42, [1])
+        second = await http.get(ORG + "courses/list/", params={"page": 2})
+        assert second.content == b"\x00\xfe"
+
+    async def test_ignored_page_size_and_endless_links(
+        self, sandbox: UdemySandbox, http: httpx.AsyncClient
+    ) -> None:
+        """The listing pages by its own size and links on past its end, empty or repeated."""
+        sandbox.faults.ignore_page_size("courses/list/", 12).endless_next("courses/list/")
+        first = (await http.get(ORG + "courses/list/", params={"page_size": 100})).json()
+        assert len(first["results"]) == 12
+        past = (await http.get(ORG + "courses/list/", params={"page": 9})).json()
+        assert past["results"] == []
+        assert "page=10" in past["next"]
+        sandbox.faults.endless_next("courses/list/", repeat=True)
+        again = (await http.get(ORG + "courses/list/", params={"page": 9})).json()
+        last = (await http.get(ORG + "courses/list/", params={"page": 3})).json()
+        assert [r["id"] for r in again["results"]] == [r["id"] for r in last["results"]] != []
+
+    async def test_listing_plan_over_the_admin_api(
+        self, sandbox: UdemySandbox, http: httpx.AsyncClient
+    ) -> None:
+        """Listing faults are set, shown and cleared through /_sandbox/faults."""
+        plan = {
+            "page_records": [
+                {"path_prefix": "courses/list/", "page": 2, "records": [{"id": "\ud800"}]}
+            ],
+            "envelope": [{"path_prefix": "courses/list/", "page": 1, "fields": {"count": -1}}],
+            "ignore_page_size": [{"path_prefix": "courses/list/", "page_size": 5}],
+            "endless_next": [{"path_prefix": "learning-paths/list/", "repeat": True}],
+            "page_body": [{"path_prefix": "courses/list/", "page": 3, "body_base64": "/w=="}],
+            "listing": [{"path_prefix": "analytics/user-course-activity/", "records": [None]}],
+        }
+        # json.dumps escapes the lone surrogate as \\ud800, as any JSON client would have to
+        response = await http.post("/_sandbox/faults", content=json.dumps(plan))
+        assert response.status_code == 200
+        listings = response.json()["listings"]
+        assert listings["courses/list/"]["envelope_pages"] == [1, 2]
+        assert listings["courses/list/"]["page_size"] == 5
+        assert listings["learning-paths/list/"]["repeat_past_end"] is True
+        assert listings["analytics/user-course-activity/"]["records"] == 1
+        page2 = (await http.get(ORG + "courses/list/", params={"page": 2})).json()
+        assert page2["results"] == [{"id": "\ud800"}]
+        assert (await http.get(ORG + "courses/list/", params={"page": 3})).content == b"\xff"
+        rows = (await http.get(ORG + "analytics/user-course-activity/")).json()
+        assert (rows["count"], rows["results"]) == (1, [None])
+        bad = await http.post("/_sandbox/faults", json={"page_records": [{"page": 2}]})
+        assert bad.status_code == 400
+        await http.delete("/_sandbox/faults")
+        assert (await http.get(ORG + "courses/list/")).json()["count"] == 25
+
+
 class TestRequestLog:
     async def test_log_is_bounded(self, sandbox: UdemySandbox, http: httpx.AsyncClient) -> None:
         """The log keeps only the most recent requests."""

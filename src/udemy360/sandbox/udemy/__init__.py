@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from udemy360.sandbox.faults import Faults
+from udemy360.sandbox.udemy._faults import ListingRules, UdemyFaults
 from udemy360.sandbox.udemy.app import (
     RequestLog,
     RequestRecord,
@@ -11,10 +11,6 @@ from udemy360.sandbox.udemy.app import (
     select_fields,
 )
 from udemy360.sandbox.udemy.tenant import UdemyTenant
-
-
-class UdemyFaults(Faults):
-    """The fault plan of a Udemy sandbox; paths are relative to the organization root."""
 
 
 class UdemySandbox:
@@ -55,6 +51,7 @@ class UdemySandbox:
 
 
 __all__ = [
+    "ListingRules",
     "RequestLog",
     "RequestRecord",
     "UdemyAccount",

@@ -2,7 +2,9 @@
 
 Behaves as research/udemy-api.md describes the real API: Basic auth, DRF page-number pagination
 with an absolute ``next``, ``page_size`` capped at 100, 404 ``Invalid page.`` past the end, and
-``fields[...]`` selection. Nothing depends on ASGI lifespan (``httpx.ASGITransport`` skips it).
+``fields[...]`` selection — unless the fault plan says otherwise (``UdemyFaults``: raw records,
+hostile envelopes and links, slow or odd bodies). Nothing depends on ASGI lifespan
+(``httpx.ASGITransport`` skips it).
 """
 
 from __future__ import annotations
@@ -14,17 +16,18 @@ import itertools
 import json
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Final
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from udemy360.sandbox.faults import Faults, truncate_body
+from udemy360.sandbox.faults import truncate_body
+from udemy360.sandbox.udemy._faults import ListingRules, UdemyFaults
 from udemy360.sandbox.udemy.tenant import COURSE_EXTRA_FIELDS, Record, UdemyTenant
 
 DEFAULT_PAGE_SIZE: Final = 12
@@ -137,22 +140,46 @@ def _paging(request: Request) -> tuple[int, int] | Response:
     return page, size
 
 
+Fetch = Callable[[int, int], Sequence[object]]
+_NO_RULES: Final = ListingRules()
+
+
 def _page(
-    request: Request, count: int, page: int, size: int, fetch: Callable[[int, int], list[Record]]
+    request: Request,
+    count: int,
+    page: int,
+    size: int,
+    fetch: Fetch,
+    rules: ListingRules | None = None,
 ) -> Response:
+    """One page of a listing in DRF's envelope, bent by the listing's fault rules if any."""
+    rules = rules or _NO_RULES
+    if page in rules.bodies:
+        status, body = rules.bodies[page]
+        return Response(body, status, media_type=_JSON)
+    size = rules.page_size or size
+    if rules.records is not None:
+        count, fetch = len(rules.records), rules.raw_slice
     last = max(1, math.ceil(count / size))
-    if page > last:
+    if page > last and not rules.endless:
         return _detail("Invalid page.", 404)  # research §2.3, DRF behaviour
-    start = (page - 1) * size
+    if page <= last:
+        results = fetch((page - 1) * size, page * size)
+    elif rules.repeat_past_end:
+        results = fetch((last - 1) * size, last * size)
+    else:
+        results = []
     url = request.url
-    return _json(
-        {
-            "count": count,
-            "next": str(url.include_query_params(page=page + 1)) if page < last else None,
-            "previous": str(url.include_query_params(page=page - 1)) if page > 1 else None,
-            "results": fetch(start, start + size),
-        }
-    )
+    envelope: dict[str, object] = {
+        "count": count,
+        "next": str(url.include_query_params(page=page + 1))
+        if page < last or rules.endless
+        else None,
+        "previous": str(url.include_query_params(page=page - 1)) if page > 1 else None,
+        "results": list(results),
+    }
+    envelope.update(rules.envelopes.get(page, {}))
+    return _json(envelope)
 
 
 def _parse_day(value: str | None) -> date | None:
@@ -161,7 +188,7 @@ def _parse_day(value: str | None) -> date | None:
 
 def create_app(
     tenant: UdemyTenant,
-    faults: Faults,
+    faults: UdemyFaults,
     *,
     account: UdemyAccount | None = None,
     log: RequestLog | None = None,
@@ -203,6 +230,7 @@ def create_app(
                 select_fields(r, spec, default_excludes=COURSE_EXTRA_FIELDS)
                 for r in tenant.course_page(a, b, origin=origin, nonce=nonce)
             ],
+            faults.listing_rules("courses/list/"),
         )
 
     def shape_path(request: Request, record: Record) -> Record:
@@ -235,6 +263,7 @@ def create_app(
             lambda a, b: [
                 shape_path(request, r) for r in tenant.learning_path_page(a, b, origin=origin)
             ],
+            faults.listing_rules("learning-paths/list/"),
         )
 
     def activity(request: Request) -> Response:
@@ -248,11 +277,16 @@ def create_app(
         paging = _paging(request)
         if isinstance(paging, Response):
             return paging
+        rules = faults.listing_rules("analytics/user-course-activity/")
         return _page(
             request,
-            tenant.activity_count(low, high),
+            # counting a date window costs a scan; a raw listing does not need it
+            0
+            if rules is not None and rules.records is not None
+            else tenant.activity_count(low, high),
             *paging,
             lambda a, b: [select_fields(r, spec) for r in tenant.activity_page(a, b, low, high)],
+            rules,
         )
 
     async def serve_api(request: Request) -> Response:
@@ -281,6 +315,9 @@ def create_app(
             response = _detail("Not found.", 404)  # e.g. a non-numeric id
         if response.status_code == 200 and faults.should_truncate(rest):
             response = Response(truncate_body(bytes(response.body)), 200, media_type=_JSON)
+        if response.status_code == 200 and (rate := faults.trickle_rate(rest)) is not None:
+            slow = faults.trickled(bytes(response.body), rate)
+            response = StreamingResponse(slow, 200, media_type=_JSON)
         return response
 
     async def api(request: Request) -> Response:
@@ -302,7 +339,7 @@ def create_app(
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _admin_routes(tenant: UdemyTenant, faults: Faults, log: RequestLog) -> list[Route]:
+def _admin_routes(tenant: UdemyTenant, faults: UdemyFaults, log: RequestLog) -> list[Route]:
     """``/_sandbox/…``: sandbox-only endpoints that mutate the tenant and the fault plan."""
 
     async def body(request: Request) -> dict[str, object]:
