@@ -456,3 +456,13 @@ class TestWriting:
         path = write(tmp_path, "[udemy]\n")
         write_config_value(path, "learning360", "integration_id", GROUP)
         assert load_settings(path).learning360.integration_id == GROUP
+
+
+class TestRequestDeadline:
+    def test_default_and_bounds(self) -> None:
+        """Each request has a 180 s overall deadline by default; out-of-range values are refused."""
+        from udemy360.config import LimitSettings
+
+        assert LimitSettings().request_deadline == 180.0
+        with pytest.raises(ValueError, match="request_deadline"):
+            LimitSettings(request_deadline=0)

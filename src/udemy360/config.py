@@ -304,6 +304,8 @@ class LimitSettings(_Section):
     l360_writes_per_second: float = Field(default=10.0, gt=0, le=10)  # per company, research §6
     l360_reads_per_second: float = Field(default=50.0, gt=0, le=50)
     bulk_in_flight: int = Field(default=2, ge=1, le=3)  # 360Learning allows 3 per company
+    # one request's whole life (connect to last byte); above Cloudflare's 100 s (Udemy's 524)
+    request_deadline: float = Field(default=180.0, ge=1, le=3600)
     max_archive_share: float = Field(default=0.10, ge=0, le=1)
     stats_overlap_days: int = Field(default=2, ge=0, le=60)
     full_stats_every_days: int = Field(default=7, ge=1, le=365)
@@ -666,6 +668,8 @@ udemy_concurrency = 4
 l360_writes_per_second = 10
 l360_reads_per_second = 50
 bulk_in_flight = 2
+# seconds one request may take, connect to last byte: a stalled server is retried, then an error
+request_deadline = 180
 # A catalog run that would archive more than this share of the courses stops and asks for
 # 'udemy360 sync courses --allow-mass-archive'.
 max_archive_share = 0.1

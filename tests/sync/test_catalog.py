@@ -57,3 +57,16 @@ class TestUnpairableResults:
         assert report.status == "succeeded"
         assert report.counts["created"] + report.counts["updated"] == 1
         assert report.counts["unchanged"] == 3
+
+
+class TestHostileListing:
+    async def test_an_endless_next_link_ends_the_listing_and_archives_nothing(self) -> None:
+        """A server that keeps sending a forward ``next`` is read up to ``count``, then left."""
+        env = await make_env(courses=5, learning_paths=0)
+        assert (await env.courses()).status == "succeeded"
+        env.udemy_sb.faults.endless_next("courses/list/")
+        env.next_day()
+        report = await env.courses()
+        assert report.counts["unchanged"] == 5
+        assert report.counts.get("archived", 0) == 0
+        assert env.active_external_ids() == set(env.course_ids())

@@ -127,6 +127,7 @@ def udemy_client(
         transport=transport,
         concurrency=settings.limits.udemy_concurrency,
         requests_per_second=settings.limits.udemy_requests_per_second,
+        deadline=settings.limits.request_deadline,
     )
 
 
@@ -142,6 +143,7 @@ def learning360_client(
         writes_per_second=settings.limits.l360_writes_per_second,
         reads_per_second=settings.limits.l360_reads_per_second,
         max_bulk_in_flight=settings.limits.bulk_in_flight,
+        deadline=settings.limits.request_deadline,
     )
 
 

@@ -268,6 +268,7 @@ class CatalogRun:
         self.progress.start(task, None)
         async for page in pages:
             tally.add_page(page.count, len(page.items), len(page.problems), page.skipped)
+            self.ctx.listing_stopped(task, page.stop)
             await queue.put(_Listed(kind, page))
             self.progress.advance(task, len(page.items) + len(page.problems))
         self.progress.finish(task)

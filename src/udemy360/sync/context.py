@@ -43,7 +43,7 @@ from udemy360.store import (
 from udemy360.sync.errors import ArchiveGuardTripped, SyncError
 from udemy360.sync.options import SyncOptions
 from udemy360.sync.report import Job, ProgressSink, RunReport, Status, Tally, calls_delta
-from udemy360.udemy import UdemyClient, UdemyError
+from udemy360.udemy import ListingStop, UdemyClient, UdemyError
 
 logger = logging.getLogger(__name__)
 
@@ -366,6 +366,11 @@ class RunContext:
         if self.outcomes and self.run_id is not None:
             self.store.runs.add_outcomes(self.run_id, self.conn, self.outcomes)
         self.outcomes = []
+
+    def listing_stopped(self, listing: str, stop: ListingStop | None) -> None:
+        """Say in the report that a Udemy listing was cut short (the client stopped reading)."""
+        if stop is not None and stop.kind != "count_reached":
+            self.tally.error(f"Udemy {listing} listing stopped early: {stop.reason}")
 
     def status_from_tally(self) -> Status:
         """ "partial" when some item failed, else "succeeded"."""

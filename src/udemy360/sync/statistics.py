@@ -154,6 +154,7 @@ class StatisticsRun:
         self.progress.start("statistics", None)
         async with asyncio.TaskGroup() as tasks:
             async for page in self.udemy.iter_activity_pages(from_date=from_date):
+                self.ctx.listing_stopped("activity", page.stop)
                 await self._page(page.items, tasks)
                 for problem in page.problems:
                     self.tally.add("skipped")
