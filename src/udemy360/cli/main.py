@@ -443,7 +443,10 @@ async def sync_async(
     """Run ``jobs`` ("courses", "stats") in order and return their reports."""
     from udemy360.cli._render import progress_sink
     from udemy360.logs import bind_run
+    from udemy360.runtime import tune_gc
     from udemy360.sync import Clients, JobRequest, as_job, run_job
+
+    tune_gc()  # the imports above are the long-lived heap
 
     store = _factory.open_store(settings)
     reports: list[RunReport] = []

@@ -98,6 +98,12 @@ class StatisticsRun:
         self.batch_users: list[str | None] = []
         # whether 360Learning's users were read into the learner directory (needs users:read)
         self.directory = False
+        # the courses statistics may be sent for, with their defaultLang: read once per run
+        # (no catalog run can change them meanwhile: the connection's lease is ours)
+        self.courses: dict[str, str | None] = {}
+        # held and unmatched rows waiting to be written (one store call per batch, not per page)
+        self.waiting: list[StatUpdate] = []
+        self.submitting: asyncio.Task[None] | None = None
         self.langs: dict[str, str | None] = {}
         # sent from the store before the pull: the pull does not send them again unchanged
         self.resent: set[tuple[str, str]] = set()
@@ -146,6 +152,7 @@ class StatisticsRun:
         """Read the learner directory, send what the store holds back, then pull Udemy's
         activity and send what changed."""
         self.directory = await self._read_directory(started)
+        self.courses = await self.ctx.db(self._active_courses)
         if await self._resend_from_store():
             # held rows stored before payloads were kept: rebuild them from a full pull
             self.pull_all = True
@@ -166,6 +173,7 @@ class StatisticsRun:
                 self.progress.advance("statistics", len(page.items) + len(page.problems))
             if self.batch:
                 await self._send(tasks)
+        await self._flush_waiting()
         self.progress.finish("statistics")
         if self.pull_all and not self.dry_run:
             self._expire_unrebuildable(started)
@@ -318,22 +326,13 @@ class StatisticsRun:
         ]
         self.tally.add("fetched", len(activity))
         keys = {(str(r.course_id), mail) for r, mail in activity if mail is not None}
-        known, courses, learners = await self.ctx.db(
-            self._lookup, keys, {str(r.course_id) for r, _ in activity}
-        )
-        held: list[StatUpdate] = []
-        unmatched: list[StatUpdate] = []
+        known, learners = await self.ctx.db(self._lookup, keys)
         seen_keys: set[tuple[str, str]] = set()
         for r, mail in activity:
             ext = str(r.course_id)
             row = known.get((ext, mail)) if mail else None
-            course = courses.get(ext)
-            course_known = course is not None and _course_active(course)
-            lang = (
-                await self._course_lang(ext, course.default_lang)
-                if course is not None and course_known
-                else None
-            )
+            course_known = ext in self.courses
+            lang = await self._course_lang(ext, self.courses[ext]) if course_known else None
             mapped = map_activity(
                 r, course_lang=lang, first_activity_at=row.first_activity_at if row else None
             )
@@ -353,7 +352,7 @@ class StatisticsRun:
             learner = learners.get(key[1])
             if course_known and self.directory and not _sendable(learner):
                 # not sent: kept with its payload and sent once the learner is in 360Learning
-                self._unmatched_row(key, mapped, row, learner, unmatched)
+                self._unmatched_row(key, mapped, row, learner, self.waiting)
                 continue
             # an aliased learner is sent by user id: the hash compared is that of what is sent
             mapped, user_id = _for_learner(mapped, learner)
@@ -366,7 +365,7 @@ class StatisticsRun:
                 self.tally.add("unchanged")
             elif action == "hold":
                 self.tally.add("held")
-                held.append(
+                self.waiting.append(
                     StatUpdate(
                         external_course_id=key[0],
                         learner_mail=key[1],
@@ -385,8 +384,24 @@ class StatisticsRun:
                 self.tally.add("would_send")
             else:
                 await self._queue(mapped, prior, user_id, tasks)
-        if (held or unmatched) and not self.dry_run:
-            await self.ctx.db(self.store.stats.upsert, self.conn, held + unmatched)
+        if len(self.waiting) >= _WAITING_FLUSH:
+            await self._flush_waiting()
+
+    async def _flush_waiting(self) -> None:
+        """Write the held and unmatched rows gathered so far (a dry run writes nothing)."""
+        # a learner's row may come on two pages: the last one wins, as page by page before
+        waiting = {(u.external_course_id, u.learner_mail): u for u in self.waiting}
+        self.waiting = []
+        if waiting and not self.dry_run:
+            await self.ctx.db(self.store.stats.upsert, self.conn, list(waiting.values()))
+
+    def _active_courses(self) -> dict[str, str | None]:
+        """The connection's courses statistics may be sent for, with their ``defaultLang``."""
+        return {
+            row.external_id: row.default_lang
+            for row in self.store.items.iter(self.conn, kind="course")
+            if _course_active(row)
+        }
 
     def _unmatched_row(
         self,
@@ -416,18 +431,30 @@ class StatisticsRun:
         )
 
     def _lookup(
-        self, keys: set[tuple[str, str]], course_ids: set[str]
-    ) -> tuple[dict[tuple[str, str], StatRow], dict[str, ItemRow], dict[str, LearnerRow]]:
-        """One page's store reads: the known statistics, their courses and their learners."""
-        return (
-            self.store.stats.get(self.conn, keys),
-            self.store.items.get(self.conn, course_ids),
-            self._resolve({mail for _, mail in keys}),
-        )
+        self, keys: set[tuple[str, str]]
+    ) -> tuple[dict[tuple[str, str], StatRow], dict[str, LearnerRow]]:
+        """One page's store reads: the known statistics and their learners."""
+        return self.store.stats.get(self.conn, keys), self._resolve({mail for _, mail in keys})
 
     async def _send(self, tasks: asyncio.TaskGroup) -> None:
+        """Hand the batch to a background submit and go on reading.
+
+        At most one batch waits for its submit (a bulk slot, then the POST) while the next one
+        is built: reading Udemy never stalls on 360Learning, and memory stays bounded.
+        """
         batch, prior, users = self.batch, self.batch_prior, self.batch_users
         self.batch, self.batch_prior, self.batch_users = [], [], []
+        if self.submitting is not None:
+            await self.submitting
+        self.submitting = tasks.create_task(self._submit(batch, prior, users, tasks))
+
+    async def _submit(
+        self,
+        batch: Sequence[MappedStatistic],
+        prior: Sequence[KnownStat | None],
+        users: Sequence[str | None],
+        tasks: asyncio.TaskGroup,
+    ) -> None:
         stats: list[ExternalStatistic] = [m.statistic for m in batch]
         op = await self.l360.submit_statistics(self.options.integration_id, stats)
         del stats
@@ -522,6 +549,8 @@ class _Keep:
 
 _KEEP: Final = _Keep()
 
+#: Held and unmatched rows gathered before one store write.
+_WAITING_FLUSH = 2_000
 #: Users read per directory write, and stored rows resolved per directory lookup.
 _DIRECTORY_PAGE = 500
 #: Learners listed by name in a run's report (the CLI's ``learners unmatched`` lists all).
@@ -598,7 +627,8 @@ MAX_STATISTIC_ATTEMPTS = 5
 
 
 def _sent_stat(mapped: MappedStatistic, before: KnownStat | None, user_id: str | None) -> SentStat:
-    return SentStat(
+    # built from values already validated: construct, do not validate again (10,000 per batch)
+    return SentStat.model_construct(
         course=mapped.external_course_id,
         learner=mapped.learner_mail,
         user_id=user_id,
