@@ -565,7 +565,8 @@ def _map_page(
 
 
 def _sent_item(m: MappedCourse, action: ItemAction, item: KnownItem | None) -> SentItem:
-    return SentItem(
+    # built from values already validated: construct, do not validate again
+    return SentItem.model_construct(
         external_id=m.external_id,
         kind=m.kind,
         udemy_id=m.udemy_id,
