@@ -106,7 +106,11 @@ def render_scale(res: Mapping[str, Any]) -> str:
             "CPU cost per record (latency, rate limits and bulk delays off; the connector "
             "process only"
             + (f"; median of {repeat} runs" if repeat > 1 else "")
-            + (f"; `{cpu['command']}`, {cpu['date']}" if "command" in cpu else "")
+            + (
+                f"; `{cpu['command']}`, {cpu['date']}"
+                if cpu.get("command") not in (None, res["command"])
+                else ""
+            )
             + "):",
             "",
             "| Job | Records | CPU s | µs per record | Records per CPU-second | Target | Met "
@@ -133,6 +137,8 @@ def render_scale(res: Mapping[str, Any]) -> str:
             if "scale" in peer
             else "the same sandbox and settings"
         )
+        if "command" in peer and peer["command"] != res["command"]:
+            where += f" (`{peer['command']}`, {peer['date']})"
         lines += [
             "",
             f"Udemy extraction (courses + user-course activity) against {where}:",

@@ -600,18 +600,25 @@ def run(
 
 
 def merge_results(results: Json, scale: float) -> Json:
-    """Return a partial run's sections laid over the scale's existing results document.
+    """Return this run's results laid over the scale's existing results document.
 
-    The full run's scenarios, date and command stay; each phase that was run replaces its
-    section (which carries its own date and command).
+    A phase that was run replaces its section; a phase that was not (``--skip-peer``,
+    ``--only cpu``) keeps the earlier run's section, which says which command and date
+    produced it. A run without the scenarios keeps the earlier scenarios, date and command.
     """
     path = RESULTS_DIR / f"scale-{scale:g}.json"
-    if not results.get("partial") or not path.exists():
+    if not path.exists():
         return results
-    merged: Json = json.loads(path.read_text())
+    earlier: Json = json.loads(path.read_text())
+    stamp = {"date": earlier.get("date"), "command": earlier.get("command")}
+    base = earlier if results.get("partial") else results
+    merged: Json = dict(base)
+    merged.pop("partial", None)
     for key in ("peer", "tags", "cpu"):
         if key in results:
             merged[key] = results[key]
+        elif key in earlier:
+            merged[key] = {**stamp, **earlier[key]}
     return merged
 
 
