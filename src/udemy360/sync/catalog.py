@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -430,9 +430,7 @@ class CatalogRun:
         except Learning360AuthError:
             raise
         except Learning360Error as exc:
-            failed = self._failed(
-                item.model_copy(update={"course_id": course_id}), self.now(), str(exc)
-            )
+            failed = self._failed(replace(item, course_id=course_id), self.now(), str(exc))
             self.store.items.upsert(self.conn, [failed])
             self.ctx.item_error(item.kind, item.external_id, f"{step} failed: {exc}")
             if isinstance(exc, _OUTAGE) and self.ctx.budget.failed(step):
@@ -445,7 +443,7 @@ class CatalogRun:
     def _defer(self, item: SentItem, course_id: str, step: str) -> None:
         """Leave an item's restore or tags for the next run (its endpoint is out of budget)."""
         message = f"{step} not tried: the endpoint kept failing in this run"
-        failed = self._failed(item.model_copy(update={"course_id": course_id}), self.now(), message)
+        failed = self._failed(replace(item, course_id=course_id), self.now(), message)
         self.store.items.upsert(self.conn, [failed])
         self.tally.add("failed")
         self.tally.add(f"{step}_deferred")
@@ -565,8 +563,7 @@ def _map_page(
 
 
 def _sent_item(m: MappedCourse, action: ItemAction, item: KnownItem | None) -> SentItem:
-    # built from values already validated: construct, do not validate again
-    return SentItem.model_construct(
+    return SentItem(
         external_id=m.external_id,
         kind=m.kind,
         udemy_id=m.udemy_id,

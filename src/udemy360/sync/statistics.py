@@ -36,6 +36,7 @@ from udemy360.store import (
     ItemOutcome,
     ItemRow,
     ItemState,
+    LearnerDirectory,
     LearnerRow,
     LearnerUpdate,
     StatRow,
@@ -96,8 +97,8 @@ class StatisticsRun:
         self.batch: list[MappedStatistic] = []
         self.batch_prior: list[KnownStat | None] = []
         self.batch_users: list[str | None] = []
-        # whether 360Learning's users were read into the learner directory (needs users:read)
-        self.directory = False
+        # the learner directory as this run read it (None without users:read)
+        self.directory: LearnerDirectory | None = None
         # the courses statistics may be sent for, with their defaultLang: read once per run
         # (no catalog run can change them meanwhile: the connection's lease is ours)
         self.courses: dict[str, str | None] = {}
@@ -151,7 +152,8 @@ class StatisticsRun:
     async def run(self, started: datetime) -> Status:
         """Read the learner directory, send what the store holds back, then pull Udemy's
         activity and send what changed."""
-        self.directory = await self._read_directory(started)
+        if await self._read_directory(started):
+            self.directory = await self.ctx.db(self.store.learners.snapshot, self.conn)
         self.courses = await self.ctx.db(self._active_courses)
         if await self._resend_from_store():
             # held rows stored before payloads were kept: rebuild them from a full pull
@@ -250,7 +252,7 @@ class StatisticsRun:
         rows: Iterator[tuple[StatRow, str | None]] = self.store.stats.iter_resendable(
             self.conn, self.now(), max_attempts=MAX_STATISTIC_ATTEMPTS
         )
-        if self.directory:
+        if self.directory is not None:
             # rows waiting for their learner, sent as soon as the learner is in 360Learning
             waiting = ((row, None) for row in self.store.stats.iter_unmatched(self.conn))
             rows = itertools.chain(rows, waiting)
@@ -263,7 +265,7 @@ class StatisticsRun:
                         missing = True
                         continue
                     learner = learners.get(row.learner_mail)
-                    if self.directory and not _sendable(learner):
+                    if self.directory is not None and not _sendable(learner):
                         if row.state != StatState.UNMATCHED:
                             still_unmatched.append(_unmatched(row, learner, self.ctx.run_id))
                         continue
@@ -289,9 +291,9 @@ class StatisticsRun:
 
     def _resolve(self, mails: set[str]) -> dict[str, LearnerRow]:
         """The directory's entries for these Udemy emails (alias rules applied by the store)."""
-        if not self.directory or not mails:
+        if self.directory is None or not mails:
             return {}
-        return self.store.learners.resolve(self.conn, mails)
+        return self.directory.resolve(mails)
 
     async def _queue(
         self,
@@ -350,7 +352,7 @@ class StatisticsRun:
                 continue  # just sent from the store, and Udemy has nothing newer
             prior = _known_stat(row) if row is not None else None
             learner = learners.get(key[1])
-            if course_known and self.directory and not _sendable(learner):
+            if course_known and self.directory is not None and not _sendable(learner):
                 # not sent: kept with its payload and sent once the learner is in 360Learning
                 self._unmatched_row(key, mapped, row, learner, self.waiting)
                 continue
@@ -627,8 +629,7 @@ MAX_STATISTIC_ATTEMPTS = 5
 
 
 def _sent_stat(mapped: MappedStatistic, before: KnownStat | None, user_id: str | None) -> SentStat:
-    # built from values already validated: construct, do not validate again (10,000 per batch)
-    return SentStat.model_construct(
+    return SentStat(
         course=mapped.external_course_id,
         learner=mapped.learner_mail,
         user_id=user_id,
