@@ -150,7 +150,7 @@ def landed_view(out: Console, l360: Learning360Sandbox) -> None:
 def run_demo(directory: Path | None, *, scale: float = 0.3) -> int:
     """Run the whole tour; return the exit code (0 when every step worked)."""
     from udemy360.cli._init import write_initial_config
-    from udemy360.cli.main import check_async, combined_exit_code, setup_async, sync_async
+    from udemy360.cli._jobs import check_async, combined_exit_code, setup_async, sync_async
     from udemy360.logs import add_secrets
 
     out = console()
