@@ -251,6 +251,7 @@ class TestUsersRead:
             "only from 360Learning's per-item errors, after their statistics were sent",
             "every day",
             "as a failure when the error is in a form udemy360 does not know",
+            "alias rules ('udemy360 learners alias') match nobody",
             "the owner's language cannot be read",
         ):
             assert cost in verdict.detail

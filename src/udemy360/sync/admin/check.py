@@ -47,7 +47,8 @@ USERS_READ_MISSING: Final = (
     "missing: statistics runs cannot read the learner directory, so a learner 360Learning does "
     "not know is recognised only from 360Learning's per-item errors, after their statistics "
     "were sent — every day, and as a failure when the error is in a form udemy360 does not "
-    "know; the owner's language cannot be read either, so courses without a language of "
+    "know; alias rules ('udemy360 learners alias') match nobody, since they apply through the "
+    "directory; and the owner's language cannot be read, so courses without a language of "
     "their own are sent in English"
 )
 """What running without ``users:read`` costs (sync/statistics.py, sync/catalog.py)."""
