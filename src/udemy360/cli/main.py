@@ -34,6 +34,7 @@ from udemy360.cli._jobs import (
     setup_async,
     sync_async,
 )
+from udemy360.cli._learners import learners_app
 from udemy360.cli._render import console, render_report
 from udemy360.config import (
     CONFIG_ENV,
@@ -69,6 +70,7 @@ config_app = typer.Typer(help="Inspect or maintain the configuration file.", no_
 app.add_typer(sync_app, name="sync")
 app.add_typer(runs_app, name="runs")
 app.add_typer(config_app, name="config")
+app.add_typer(learners_app, name="learners")
 
 
 def _run(coro: Awaitable[_T]) -> _T:
@@ -395,8 +397,9 @@ def runs_show(
         )
         if unmatched:
             out.print(
-                "Learners must use the same email in Udemy and 360Learning; their rows are "
-                "sent again when they change and on the weekly full pull."
+                "Their statistics wait and are sent on the first statistics run after "
+                "360Learning knows the learner, or an alias rule matches them: see "
+                "'udemy360 learners unmatched'."
             )
         render_outcomes(
             out, "Skipped rows", store.runs.iter_outcomes(run_id, outcome="skipped"), limit
