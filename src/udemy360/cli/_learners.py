@@ -435,7 +435,7 @@ def alias_remove(
             return
         store.learners.remove_alias(conn, kind, source)
         out.print(f"Removed {_describe(rule)}.", markup=False)
-        out.print("The rules take effect on the next statistics run.")
+        out.print("The change takes effect on the next statistics run.")
 
 
 @alias_app.command("import")
