@@ -44,8 +44,6 @@ learners_app.add_typer(alias_app, name="alias")
 
 # The statuses of 360Learning's UserDTO (core-api.openapi.json); others are counted as they come.
 USER_STATUSES: Final = ("active", "invited", "deleted")
-# Users of this status are never sent statistics (the engine's rule, sync/statistics.py).
-_NOT_SENT_STATUS: Final = "deleted"
 # Changes listed one by one by 'alias import'; the rest are counted.
 _LISTED: Final = 20
 
@@ -215,8 +213,10 @@ def _now_matched(store: Store, connection_id: str) -> int:
     if not waiting:
         return 0
     mails = [u.mail for u in store.stats.unmatched_learners(connection_id, limit=waiting)]
+    from udemy360.sync import NOT_SENT_STATUSES
+
     found = store.learners.resolve(connection_id, mails)
-    return sum(1 for user in found.values() if user.status != _NOT_SENT_STATUS)
+    return sum(1 for user in found.values() if user.status not in NOT_SENT_STATUSES)
 
 
 def _effect(store: Store, connection_id: str) -> None:

@@ -558,7 +558,7 @@ _DIRECTORY_PAGE = 500
 #: Learners listed by name in a run's report (the CLI's ``learners unmatched`` lists all).
 _UNMATCHED_LISTED = 50
 #: User statuses (active, invited, deleted: core-api.openapi.json) whose rows are never sent.
-_NOT_SENT_STATUSES = frozenset({"deleted"})
+NOT_SENT_STATUSES = frozenset({"deleted"})
 
 
 def _batched(
@@ -571,7 +571,7 @@ def _batched(
 
 def _sendable(learner: LearnerRow | None) -> bool:
     """Whether statistics may be sent for a learner the directory resolved (or not)."""
-    return learner is not None and learner.status not in _NOT_SENT_STATUSES
+    return learner is not None and learner.status not in NOT_SENT_STATUSES
 
 
 def _unmatched_reason(learner: LearnerRow | None) -> str:
