@@ -354,7 +354,7 @@ class StatisticsRun:
             learner = learners.get(key[1])
             if course_known and self.directory is not None and not _sendable(learner):
                 # not sent: kept with its payload and sent once the learner is in 360Learning
-                self._unmatched_row(key, mapped, row, learner, self.waiting)
+                self._unmatched_row(mapped, row, learner)
                 continue
             # an aliased learner is sent by user id: the hash compared is that of what is sent
             mapped, user_id = _for_learner(mapped, learner)
@@ -367,21 +367,8 @@ class StatisticsRun:
                 self.tally.add("unchanged")
             elif action == "hold":
                 self.tally.add("held")
-                self.waiting.append(
-                    StatUpdate(
-                        external_course_id=key[0],
-                        learner_mail=key[1],
-                        state=StatState.HELD,
-                        payload_hash=mapped.hash,
-                        first_activity_at=row.first_activity_at if row else None,
-                        completed=row.completed if row else False,
-                        run_id=self.ctx.run_id,
-                        # sent from the store once the course arrives (no re-pull needed)
-                        payload=mapped.statistic.model_dump(
-                            mode="json", by_alias=True, exclude_none=True
-                        ),
-                    )
-                )
+                # sent from the store once the course arrives (no re-pull needed)
+                self.waiting.append(_waiting(mapped, row, StatState.HELD, self.ctx.run_id))
             elif self.dry_run:
                 self.tally.add("would_send")
             else:
@@ -406,31 +393,16 @@ class StatisticsRun:
         }
 
     def _unmatched_row(
-        self,
-        key: tuple[str, str],
-        mapped: MappedStatistic,
-        row: StatRow | None,
-        learner: LearnerRow | None,
-        out: list[StatUpdate],
+        self, mapped: MappedStatistic, row: StatRow | None, learner: LearnerRow | None
     ) -> None:
         """Record a row of a learner 360Learning does not know (or deleted); send nothing."""
         if row is not None and row.state == StatState.UNMATCHED and row.payload_hash == mapped.hash:
             return  # already waiting with this very payload
         reason = _unmatched_reason(learner)
-        self.ctx.outcomes.append(ItemOutcome("statistic", key[0], "unmatched", reason, key[1]))
-        out.append(
-            StatUpdate(
-                external_course_id=key[0],
-                learner_mail=key[1],
-                state=StatState.UNMATCHED,
-                payload_hash=mapped.hash,
-                first_activity_at=row.first_activity_at if row else None,
-                completed=row.completed if row else False,
-                last_error=reason,
-                run_id=self.ctx.run_id,
-                payload=_wire(mapped),
-            )
-        )
+        course, mail = mapped.external_course_id, mapped.learner_mail
+        self.ctx.outcomes.append(ItemOutcome("statistic", course, "unmatched", reason, mail))
+        update = _waiting(mapped, row, StatState.UNMATCHED, self.ctx.run_id, reason)
+        self.waiting.append(update)
 
     def _lookup(
         self, keys: set[tuple[str, str]]
@@ -578,6 +550,27 @@ def _unmatched_reason(learner: LearnerRow | None) -> str:
     if learner is None:
         return "no 360Learning user has this email (learner directory)"
     return f"the 360Learning user {learner.user_id} is {learner.status}"
+
+
+def _waiting(
+    mapped: MappedStatistic,
+    row: StatRow | None,
+    state: StatState,
+    run_id: int | None,
+    reason: str | None = None,
+) -> StatUpdate:
+    """A row not sent now (held for its course, or unmatched), kept with its payload."""
+    return StatUpdate(
+        external_course_id=mapped.external_course_id,
+        learner_mail=mapped.learner_mail,
+        state=state,
+        payload_hash=mapped.hash,
+        first_activity_at=row.first_activity_at if row else None,
+        completed=row.completed if row else False,
+        last_error=reason,
+        run_id=run_id,
+        payload=_wire(mapped),
+    )
 
 
 def _unmatched(row: StatRow, learner: LearnerRow | None, run_id: int | None) -> StatUpdate:
