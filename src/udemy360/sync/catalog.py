@@ -39,6 +39,7 @@ from udemy360.store import (
     ItemRow,
     ItemState,
     ItemUpdate,
+    tag_key,
 )
 from udemy360.sync.context import RunContext, chunks
 from udemy360.sync.plan import (
@@ -209,7 +210,7 @@ class CatalogRun:
             return
         live: dict[str, str] = {}
         async for tag in self.l360.iter_tags():
-            live.setdefault(tag.name.strip().lower(), tag.id)
+            live.setdefault(tag_key(tag.name), tag.id)
         live_ids = set(live.values())
         stored = self.store.tags.ids(self.conn)
         gone = {tag_id for tag_id in stored.values() if tag_id not in live_ids}
@@ -267,7 +268,8 @@ class CatalogRun:
     ) -> None:
         self.progress.start(task, None)
         async for page in pages:
-            tally.add_page(page.count, len(page.items), len(page.problems), page.skipped)
+            stop = page.stop.reason if page.stop is not None else None
+            tally.add_page(page.count, len(page.items), len(page.problems), page.skipped, stop=stop)
             self.ctx.listing_stopped(task, page.stop)
             await queue.put(_Listed(kind, page))
             self.progress.advance(task, len(page.items) + len(page.problems))
@@ -449,7 +451,7 @@ class CatalogRun:
         self.tally.add(f"{step}_deferred")
 
     async def _ensure_tag(self, name: str) -> str:
-        key = name.strip().lower()
+        key = tag_key(name)
         async with self.tag_lock:
             tag_id = self.tag_ids.get(key)
             if tag_id is None:
