@@ -89,7 +89,7 @@ def pick(draw: st.DrawFn, values: Sequence[T]) -> T:
 _HOSTILE_CHARS: Final = st.sampled_from(
     [
         *("\x00", "\ud800", "\udfff", "\ud83d", "\ude00", "\x07", "\x1b", "\x7f", "\t", "\n"),
-        *("\r", "é", "大", "ß", "S", "İ", "\u202e", "\ufeff", "\u200b", "<", "&", "\\", '"', " "),
+        *("\r", "é", "大", "É", "S", "İ", "\u202e", "\ufeff", "\u200b", "<", "&", "\\", '"', " "),
     ]
 )
 HOSTILE_TEXT: Final = st.text(
@@ -102,9 +102,9 @@ def huge_text(draw: st.DrawFn) -> str:
     return "T" + draw(HOSTILE_TEXT) * 4 + "x" * HUGE
 
 
-Verdict = Literal["good", "bad", "either", "absent"]
-"""good: synced; bad: reported with a reason and never synced; either: one of the two;
-absent: neither (a private learning path is only counted as skipped)."""
+Verdict = Literal["good", "bad", "absent"]
+"""good: synced, not reported; bad: reported with a reason, never synced; absent: neither (a
+private learning path is only counted as skipped)."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ Mutator = Callable[[st.DrawFn, Record], Verdict]
 
 NOT_OBJECTS: Final = [None, 7, "record", [], True, 1.5, [{"id": 1}]]
 BAD_IDS: Final = [2**70, 2**63, -1, 0, True, False, 1.5, "12", None, [1], {"id": 1}, 1e3]
-BAD_TITLES: Final = [None, 5, [], {}, "", "   ", "\x00\x01\x7f", True, "\x00 \x1b"]
+BAD_TITLES: Final[list[object]] = [None, 5, [], {}, "", "   ", "\x00\x01\x7f", True, "\x00 \x1b"]
 GOOD_URLS: Final = [
     "http://acme.udemy.com/course/x/",
     "/course/x/",
@@ -221,7 +221,7 @@ def _categories(draw: st.DrawFn, r: Record) -> Verdict:
     if draw(st.booleans()):
         r["categories"] = [draw(HOSTILE_TEXT), draw(HOSTILE_TEXT)]
     else:
-        r["categories"] = pick(draw, [DEEP, [None, 5, {}], [], None, ["ß"], ["SS", "ss"]])
+        r["categories"] = pick(draw, [DEEP, [None, 5, {}], [], None, ["É"], ["SS", "ss"]])
     r["primary_category"] = pick(
         draw, [None, {"title": "\ud800"}, {"id": -5, "title": "Neg"}, {"title": "\x00"}]
     )
@@ -485,7 +485,7 @@ ROW_HOWS: Final = _weighted(
     ],
     {"as_is": 12, "bad_type": 2},
 )
-BAD_EMAILS: Final = [
+BAD_EMAILS: Final[list[object]] = [
     *(None, "", "   ", 5, "Anonymized User", "no-at-sign", "a b@example.com", "a@b"),
     *("@example.com", "a@@example.com", [], "\x00", "a@example..com"),
 ]
@@ -627,21 +627,24 @@ class Envelope:
             raise AssertionError(self.name)
 
 
+def _each(name: str, *values: object) -> list[Envelope]:
+    return [Envelope(name, value) for value in values]
+
+
 ENVELOPES: Final = [
-    *(Envelope("count", v) for v in (10_000, 3, 0, "many", -1, 2**70, None)),
-    *(Envelope("count_later", v) for v in (7, None, 10_000)),
+    *_each("count", 10_000, 3, 0, "many", -1, 2**70, None),
+    *_each("count_later", 7, None, 10_000),
     Envelope("next_repeats"),
     Envelope("next_backward"),
-    *(Envelope("next_value", v) for v in (42, "javascript:alert(1)", "?page=x", [])),
+    *_each("next_value", 42, "javascript:alert(1)", "?page=x", []),
     Envelope("next_value", "https://evil.example/steal?page=2"),
     Envelope("endless", False),
     Envelope("endless", True),
     Envelope("page_size", False),
     Envelope("page_size", True),
-    *(Envelope("results", v) for v in (None, {}, "x", 5, [[[]]])),
-    *(Envelope("body", v) for v in (nested_json(100_000), b"\xff\xfe{", b"<html>", b"[]")),
-    Envelope("body", b"null"),
-    *(Envelope("status", v) for v in (404, 503, 400)),
+    *_each("results", None, {}, "x", 5, [[[]]]),
+    *_each("body", nested_json(100_000), b"\xff\xfe{", b"<html>", b"[]", b"null"),
+    *_each("status", 404, 503, 400),
 ]
 
 
@@ -736,8 +739,7 @@ class Day1:
     """What the first day left, which the later days are checked against."""
 
     active: set[str]
-    resendable_items: int = 0  # accepted records 360Learning refused: sent again later
-    resendable_stats: int = 0
+    resendable_stats: int = 0  # rows 360Learning refused: sent again later
 
 
 def _path_ext(case: Case) -> str | None:
@@ -763,7 +765,7 @@ def check_catalog(env: HostileEnv, scenario: Scenario, report: RunReport) -> Day
             ext = ext_of(case)
             # a path that cannot be read is reported under its Udemy id, one that cannot be
             # mapped under its external id: either will do
-            ids = {ext, case.record_id} - {None}
+            ids = {i for i in (ext, case.record_id) if i is not None}
             was_reported = any(reported[(kind, i)] for i in ids)
             if case.verdict == "good":
                 why = [o.message for o in errors if o.external_id in ids]
@@ -772,15 +774,12 @@ def check_catalog(env: HostileEnv, scenario: Scenario, report: RunReport) -> Day
                 title = case.raw["title"]
                 assert isinstance(title, str)
                 assert env.course(ext)["name"] == prefix + cleaned(title).strip()
+                assert not was_reported, f"{case.how}: good {kind} {ext} reported: {why}"
                 good_ids |= ids
-                day1.resendable_items += was_reported
             elif case.verdict == "bad":
                 bad += 1
                 assert ext not in synced, f"{case.how}: bad {kind} {ext} was synced"
                 assert ext is None or was_reported, f"{case.how}: bad {kind} {ext} not reported"
-            elif case.verdict == "either":
-                assert (ext in active) != was_reported, f"{case.how}: {kind} {ext}"
-                good_ids |= ids
             else:  # absent
                 assert ext not in synced, f"{case.how}: {kind} {ext}"
                 assert not was_reported, f"{case.how}: {kind} {ext}"
@@ -819,7 +818,8 @@ def check_statistics(env: HostileEnv, scenario: Scenario, report: RunReport, day
         if user is None or user.status == "deleted":
             expected_waiting.add((row.course, row.mail))
             continue
-        if row.either and (row.course, row.mail) in refused:
+        if (row.course, row.mail) in refused:
+            assert row.either, f"{row.how}: {row.mail} at {row.course} refused"
             day1.resendable_stats += 1
             continue
         attempts = env.attempts(row.mail, row.course)
@@ -827,6 +827,7 @@ def check_statistics(env: HostileEnv, scenario: Scenario, report: RunReport, day
         expected = row.progress()
         if expected is not None:
             assert attempts[-1]["progress"] == expected, (row.how, attempts)
+    assert len(refused) == day1.resendable_stats
     assert (len(skipped), report.counts["skipped"]) == (expected_skipped, expected_skipped)
     assert report.counts["held"] == expected_held
     assert waiting == expected_waiting
@@ -847,7 +848,7 @@ def check_later_day(
     assert courses.counts["archived"] == 0
     assert env.active_external_ids() == day1.active
     c = courses.counts
-    assert c["created"] + c["updated"] + c["restored"] <= day1.resendable_items, c
+    assert c["created"] + c["updated"] + c["restored"] == 0, c
     assert stats.counts["created"] + stats.counts["updated"] <= day1.resendable_stats
 
 
@@ -907,7 +908,7 @@ class TestSyncAll:
         asyncio.run(drive(scenario, page_size=50))
 
     @pytest.mark.postgres
-    @settings(FUZZ, max_examples=5)
+    @settings(FUZZ, max_examples=3)
     @given(scenarios(80, 10, 120))
     def test_on_postgresql(self, scenario: Scenario) -> None:
         """The same on the PostgreSQL store, where a NUL byte once crashed every run."""
@@ -932,11 +933,15 @@ def _small() -> Scenario:
     )
 
 
+#: One envelope of each kind; the fuzz draws from all of them, on every listing.
+EACH_KIND: Final = list({e.name: e for e in reversed(ENVELOPES)}.values())
+
+
 class TestHostileEnvelopes:
-    @pytest.mark.parametrize("envelope", ENVELOPES, ids=lambda e: f"{e.name}-{e.value!r:.12}")
+    @pytest.mark.parametrize("envelope", EACH_KIND, ids=lambda e: f"{e.name}-{e.value!r:.12}")
     async def test_a_hostile_envelope_fails_cleanly_or_is_read(self, envelope: Envelope) -> None:
-        """Each hostile envelope, on the course and the activity listings (learning paths get
-        them in the fuzz above): no crash, nothing archived, the next day converges."""
+        """Each kind of hostile envelope, on the course and the activity listings: no crash,
+        nothing archived, and the next day converges."""
         scenario = _small()
         hostile = Scenario(
             scenario.courses, scenario.paths, scenario.rows, envelope=envelope.on(COURSES, ACTIVITY)

@@ -121,7 +121,9 @@ class TestPoisonRecords:
             primary_subcategory=None,
             description="<p>Learn \ud83d and \ude00 then \ud83d\ude00</p>",
         )
-        env.udemy_sb.tenant.advance_learner("Jo\ud800@Example.com", COURSE, progress=30)
+        env.udemy_sb.tenant.advance_learner(
+            "Jo\ud800@Example.com", COURSE, progress=30, at=env.today
+        )
         env.lms.add_user("jo\ufffd@example.com")
         for day in range(3):
             courses, stats = await _sync_all(env)
@@ -142,7 +144,9 @@ class TestPoisonRecords:
     ) -> None:
         """A learner email with a lone surrogate no 360Learning user has waits as unmatched."""
         env = await make(courses=5)
-        env.udemy_sb.tenant.advance_learner("x\ud800y@example.com", COURSE, progress=30)
+        env.udemy_sb.tenant.advance_learner(
+            "x\ud800y@example.com", COURSE, progress=30, at=env.today
+        )
         await env.courses()
         stats = await env.stats()
         assert stats.status == "succeeded"
@@ -158,7 +162,7 @@ class TestPoisonRecords:
         courses, stats = await _sync_all(env)
         assert (courses.status, stats.status) == ("succeeded", "succeeded")
         [attempt] = env.attempts(learner_email(3), EXT)
-        assert attempt["progress"] == 40
+        assert (attempt["progress"], attempt["timeSpent"]) == (40, 1)
 
 
 class TestHostilePages:
