@@ -223,6 +223,16 @@ class TestHostilePages:
         assert report.counts["archived"] == 0
         assert env.udemy_sb.requests.count(COURSES) == 6  # 29 records, 7 a page, 1 empty page
 
+    async def test_a_next_link_to_another_host_is_not_followed(self, make: MakeEnv) -> None:
+        """Only the page number of a ``next`` link is used: over real HTTP, a link to another
+        host still reads the next page from Udemy (the credentials never leave for it)."""
+        env = await make(courses=30, http=True)
+        env.udemy_sb.faults.ignore_page_size(COURSES, 7)  # ``next`` is followed page by page
+        env.udemy_sb.faults.envelope(COURSES, 1, next="https://evil.example/steal?page=2")
+        report = await env.courses()
+        assert (report.status, report.counts["created"]) == ("succeeded", 30)
+        assert env.udemy_sb.requests.count(COURSES) == 5
+
     @pytest.mark.xfail(
         strict=True,
         reason="a count lower than the listing, on every page, with next links beyond it, reads "
