@@ -710,9 +710,8 @@ def scenarios(draw: st.DrawFn, courses: int, paths: int, rows: int) -> Scenario:
         row_cases.append(activity_case(draw, j, course_id, j % LEARNERS))
     # connection-wide choices: hypothesis repeats a few draws from one example to the next, so
     # they are taken from the hundreds of draws above (a checksum of them), evenly spread
-    spread_by = zlib.crc32(
-        " ".join(c.how for c in [*course_cases, *path_cases, *row_cases]).encode()
-    )
+    hows = [c.how for c in course_cases + path_cases] + [r.how for r in row_cases]
+    spread_by = zlib.crc32(" ".join(hows).encode())
     tags = spread_by % 3 == 0  # tag sync is slow: a call or two per course
     envelope = None
     if (spread_by >> 2) % 3:
