@@ -231,7 +231,7 @@ def _categories(draw: st.DrawFn, r: Record) -> Verdict:
 
 def _instructors(draw: st.DrawFn, r: Record) -> Verdict:
     r["instructors"] = pick(
-        draw, [[None, 5, "", "\ud800"], ["x" * HUGE], [], None, DEEP, ["  ", "Ann", "Ann"]]
+        draw, [[None, 5, "", "\ud800"], ["x" * 1000], [], None, DEEP, ["  ", "Ann", "Ann"]]
     )
     return "good"
 
@@ -311,7 +311,7 @@ COURSE_MUTATORS: Final[dict[str, Mutator]] = {
                 [{"file": "javascript:x", "label": "\ud800"}],
                 [{"file": "https://mp4.example/v.mp4", "label": "9" * 50}],
             ],
-            "headline": [None, "\x00", "x" * HUGE],
+            "headline": [None, "\x00", "x" * 1000],
             "mobile_native_deeplink": [None, "", "javascript:x"],
         }
     ),
