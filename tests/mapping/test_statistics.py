@@ -248,6 +248,7 @@ class TestTimeSpent:
             (None, 1),
             (-2.0, 1),
             (1 / 3, 20_000),
+            (1e306, 1),  # milliseconds beyond a float: unknown, as once crashed the run
         ],
     )
     def test_minutes_to_milliseconds_at_least_one(

@@ -81,8 +81,8 @@ def _progress(ratio: float | None) -> int:
 
 
 def _time_spent(minutes: float | None) -> int:
-    """Return video minutes as milliseconds, at least 1."""
-    if minutes is None or not math.isfinite(minutes):
+    """Return video minutes as milliseconds, at least 1 (1 when unknown or beyond a float)."""
+    if minutes is None or not math.isfinite(minutes * 60_000):
         return MIN_TIME_SPENT_MS
     return max(round(minutes * 60_000), MIN_TIME_SPENT_MS)
 
