@@ -35,10 +35,10 @@ $(VENV)/.installed-bench: $(STAMP)
 	touch $@
 
 bench: $(VENV)/.installed-bench
-	$(BIN)/python -m bench --scale 1.0 --peer-scale 0.1
+	$(BIN)/python -m bench --scale 1.0 --peer-scale 0.1 --tags-scale 0.1
 
 bench-small: $(VENV)/.installed-bench
-	$(BIN)/python -m bench --scale 0.1 --peer-scale 0.02
+	$(BIN)/python -m bench --scale 0.1 --peer-scale 0.02 --tags-scale 0.02
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

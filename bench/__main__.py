@@ -8,8 +8,10 @@ import sys
 
 from bench.bound import Limits
 from bench.report import update_benchmarks_md
-from bench.runner import run, say, write_results
+from bench.runner import merge_results, run, say, write_results
 from bench.settings import BenchSettings
+
+PHASES = ("scenarios", "peer", "tags", "cpu")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,6 +54,27 @@ def _parser() -> argparse.ArgumentParser:
         help="tenant scale of the dlt comparison (default: the main scale)",
     )
     p.add_argument("--skip-cpu", action="store_true", help="skip the CPU-per-record runs")
+    p.add_argument("--skip-tags", action="store_true", help="skip the tag-sync scenario")
+    p.add_argument(
+        "--tags-scale",
+        type=float,
+        default=None,
+        help="tenant scale of the tag-sync scenario (default: the main scale)",
+    )
+    p.add_argument(
+        "--cpu-repeat", type=int, default=1, help="CPU-cost runs; the median is reported"
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        choices=PHASES,
+        help="run only this phase (repeatable); the results file keeps the other sections",
+    )
+    p.add_argument(
+        "--cpu-cost",
+        action="store_true",
+        help="run only the CPU-cost phase (no latency, no limits): same as --only cpu",
+    )
     return p
 
 
@@ -78,11 +101,27 @@ def main(argv: list[str] | None = None) -> int:
         tags=a.tags,
         seed=a.seed,
         peer_scale=a.peer_scale,
+        tags_scale=a.tags_scale,
     )
     say(f"settings: {settings.to_dict()}")
     command = shlex.join(["python", "-m", "bench", *argv])
-    results = run(settings, peer=not a.skip_peer, cpu=not a.skip_cpu, command=command)
-    path = write_results(results, settings.scale)
+    only = set(a.only or ()) | ({"cpu"} if a.cpu_cost else set())
+    phases = only or {
+        "scenarios",
+        *(() if a.skip_peer else ("peer",)),
+        *(() if a.skip_tags else ("tags",)),
+        *(() if a.skip_cpu else ("cpu",)),
+    }
+    results = run(
+        settings,
+        command=command,
+        scenarios="scenarios" in phases,
+        peer="peer" in phases,
+        tags="tags" in phases,
+        cpu="cpu" in phases,
+        cpu_repeat=a.cpu_repeat,
+    )
+    path = write_results(merge_results(results, settings.scale), settings.scale)
     update_benchmarks_md()
     say(f"results written to {path} and BENCHMARKS.md")
     return 0

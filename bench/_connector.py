@@ -19,6 +19,7 @@ from typing import TypedDict
 from pydantic import SecretStr
 
 from udemy360.learning360 import Learning360Client, Learning360Credentials
+from udemy360.runtime import tune_gc
 from udemy360.store import Store
 from udemy360.sync import Clients, JobRequest, SyncOptions, as_job, run_job
 from udemy360.udemy import UdemyClient, UdemyCredentials
@@ -130,6 +131,7 @@ def main() -> int:
     config = json.load(sys.stdin)
     cpu0, t0 = _cpu(), time.perf_counter()
     runner = _extract if config.get("mode") == "extract" else _sync
+    tune_gc()  # as the CLI and the service do before running jobs
     jobs = asyncio.run(runner(config))
     out = {
         "jobs": jobs,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import resource
 import socket
 import sys
 import threading
@@ -108,6 +109,12 @@ def summarise(entries: Iterable[object], *, strip_prefix: str = "") -> dict[str,
     }
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU of this whole process (every thread: uvicorn serves in one)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class _Served:
     """Common command handling; subclasses build the sandbox and implement mutations."""
 
@@ -115,6 +122,7 @@ class _Served:
 
     def __init__(self) -> None:
         self._log_start = 0
+        self._cpu_mark = _cpu_seconds()
 
     def log_entries(self) -> list[object]:
         raise NotImplementedError
@@ -123,14 +131,25 @@ class _Served:
         raise NotImplementedError
 
     def cmd_log(self, cmd: dict[str, Any]) -> dict[str, object]:
+        # the CPU this sandbox spent serving since the last reset, before summarising the log
+        cpu = _cpu_seconds() - self._cpu_mark
         entries = self.log_entries()
         summary = summarise(entries, strip_prefix=self.strip_prefix)
+        summary["cpu_seconds"] = round(cpu, 3)
         if cmd.get("reset", True):
             self.clear_log()
         return summary
 
+    def mark_cpu(self) -> None:
+        """Start counting this sandbox's CPU from now (after a reset's own work)."""
+        self._cpu_mark = _cpu_seconds()
+
     def cmd_truth(self, cmd: dict[str, Any]) -> dict[str, object]:
         return {}
+
+    def cmd_mark(self, cmd: dict[str, Any]) -> dict[str, object]:
+        self.mark_cpu()
+        return {"ok": True}
 
     def cmd_mutate(self, cmd: dict[str, Any]) -> dict[str, object]:
         raise NotImplementedError

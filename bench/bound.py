@@ -3,12 +3,15 @@
 The bound is a small deterministic schedule, not a measurement: Udemy pages are read as fast as
 the Udemy budget allows, each 360Learning bulk batch is submitted as soon as its last item has
 been read (and a bulk slot and a write slot are free), is processed for the sandbox's configured
-time, and is then confirmed with one poll and one results read. Everything that can overlap
+time, and is then confirmed with one poll and one results read. With tag sync on, each course's
+tag call waits for its batch's results (it needs the course id), and every write — bulk submits,
+tag creations, tag replacements — shares one write budget. Everything that can overlap
 overlaps; only the dependencies the APIs impose are serialised. See BENCHMARKS.md for the formula.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections.abc import Sequence
@@ -65,6 +68,13 @@ class Workload:
     after_listing: tuple[BulkWork, ...] = ()
     l360_reads_at_start: int = 1  # the owner's language (catalog runs), read before mapping
     l360_token_requests: int = 1
+    # Tag sync: tags created (`POST /tags`, possible once the first page is read), course tag
+    # replacements (`PUT /courses/{id}/tags`, possible once the course's batch has results),
+    # and course tag reads made before a replacement (`GET /courses/{id}/tags`).
+    tag_creates: int = 0
+    tag_puts: int = 0
+    tag_reads: int = 0
+    tag_kind: str = "courses"  # the bulk kind whose results the tag replacements wait for
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +88,7 @@ class Bound:
     l360_writes: int
     l360_reads: int
     notes: tuple[str, ...] = field(default=())
+    tag_writes: int = 0
 
 
 def udemy_read_time(pages: int, limits: Limits) -> float:
@@ -126,28 +137,36 @@ def compute_bound(work: Workload, limits: Limits) -> Bound:
     start_calls = work.l360_token_requests + work.l360_reads_at_start
     mapping_floor = start_calls * lat
 
-    batches: list[tuple[float, int]] = []
+    # (ready, items, tag replacements waiting for this batch's results)
+    batches: list[tuple[float, int, int]] = []
     for w in work.bulk:
-        batches.extend(_ready_times(w, work.udemy_pages, limits, mapping_floor))
+        ready = _ready_times(w, work.udemy_pages, limits, mapping_floor)
+        tags = _spread(work.tag_puts, [n for _, n in ready]) if w.kind == work.tag_kind else []
+        batches.extend((r, n, tags[i] if tags else 0) for i, (r, n) in enumerate(ready))
     for w in work.after_listing:
         size_left = w.items
         for _ in range(w.batches):
             size = min(w.batch_size, size_left)
             size_left -= size
-            batches.append((max(udemy_done, mapping_floor), size))
+            batches.append((max(udemy_done, mapping_floor), size, 0))
     batches.sort()
 
-    # Greedy list schedule: at most ``bulk_concurrency`` operations unfinished at once, submits
-    # spaced by the write rate, each followed by one poll and one results read (reads at <= 50/s).
+    # Greedy list schedule: at most ``bulk_concurrency`` operations unfinished at once, writes
+    # (submits and tag calls) spaced by the write rate, each operation followed by one poll and
+    # one results read (reads at <= 50/s), then its courses' tag calls.
     slots: list[float] = [0.0] * limits.bulk_concurrency
     heapq.heapify(slots)
-    next_write = 0.0
+    writes = _WriteBudget(write_gap)
     next_read = 0.0
     finish = 0.0
-    for ready, size in batches:
+    tag_ready: list[float] = []
+    first_page = max(_page_arrival(1, work.udemy_pages, limits), mapping_floor)
+    tag_ready.extend([first_page] * work.tag_creates)
+    # a course whose tags must be read first costs one more round trip before its write
+    read_first = lat if work.tag_reads else 0.0
+    for ready, size, tags in batches:
         slot_free = heapq.heappop(slots)
-        submit = max(ready, slot_free, next_write)
-        next_write = submit + write_gap
+        submit = writes.take(max(ready, slot_free))
         accepted = submit + lat
         ended = accepted + limits.processing(size)
         poll = max(ended, next_read)
@@ -157,18 +176,60 @@ def compute_bound(work: Workload, limits: Limits) -> Bound:
         results = max(terminal_seen, next_read)
         next_read = results + read_gap
         finish = max(finish, results + lat)
+        tag_ready.extend([results + lat + read_first] * tags)
+    for ready in sorted(tag_ready):
+        finish = max(finish, writes.take(ready) + lat)
 
     total = max(udemy_done, finish, mapping_floor)
-    writes = len(batches)
-    reads = work.l360_reads_at_start + 2 * writes
+    tag_writes = work.tag_creates + work.tag_puts
     return Bound(
         seconds=total,
         udemy_seconds=udemy_done,
         l360_tail_seconds=max(0.0, total - udemy_done),
         udemy_requests=work.udemy_pages,
-        l360_writes=writes,
-        l360_reads=reads,
+        l360_writes=len(batches) + tag_writes,
+        l360_reads=work.l360_reads_at_start + 2 * len(batches) + work.tag_reads,
+        tag_writes=tag_writes,
     )
+
+
+class _WriteBudget:
+    """The 360Learning write budget: any two writes at least ``gap`` seconds apart.
+
+    Each write takes the earliest time, not before it is ready, that keeps it ``gap`` away from
+    every write already scheduled (a gap left between earlier writes may be used). The
+    sandbox's bucket also allows a one-second burst, which this ignores: at most one second.
+    """
+
+    def __init__(self, gap: float) -> None:
+        self.gap = gap
+        self.busy: list[float] = []  # start times of scheduled writes, ascending
+
+    def take(self, ready: float) -> float:
+        """Schedule one write at the first time >= ``ready`` that is ``gap`` from every other."""
+        at = ready
+        i = bisect.bisect_left(self.busy, at - self.gap + 1e-12)
+        while i < len(self.busy) and self.busy[i] < at + self.gap - 1e-12:
+            at = self.busy[i] + self.gap
+            i += 1
+        bisect.insort(self.busy, at)
+        return at
+
+
+def _spread(total: int, sizes: Sequence[int]) -> list[int]:
+    """Split ``total`` over batches in proportion to their ``sizes`` (sums exactly)."""
+    whole = sum(sizes)
+    if not whole or not total:
+        return [0] * len(sizes)
+    out: list[int] = []
+    done = 0
+    running = 0
+    for size in sizes:
+        running += size
+        upto = round(total * running / whole)
+        out.append(upto - done)
+        done = upto
+    return out
 
 
 def pages_for(count: int) -> int:

@@ -102,3 +102,21 @@ def self_usage() -> dict[str, float]:
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "peak_rss_mb": usage.ru_maxrss / 1024,  # Linux reports KiB
     }
+
+
+def machine_cpu() -> tuple[float, float] | None:
+    """Return (busy, total) CPU-seconds of the whole machine since boot, all cores summed.
+
+    Read from ``/proc/stat``; ``None`` where there is none. Busy is everything but idle and
+    I/O wait, whoever ran it: the connector, the sandboxes, or anything else on the machine.
+    """
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    # user nice system idle iowait irq softirq steal (guest time is already in user)
+    total = sum(fields[:8]) / tick
+    idle = (fields[3] + fields[4]) / tick
+    return total - idle, total

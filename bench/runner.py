@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bound import ARCHIVE_BATCH, BulkWork, Workload, compute_bound, efficiency
-from bench.measure import ChildResult, run_child
+from bench.measure import ChildResult, machine_cpu, run_child
 from bench.sandboxes import SandboxPair
 from bench.settings import BenchSettings
 
@@ -161,6 +161,23 @@ def _udemy_pages(udemy_log: Json) -> int:
     return sum(int(v) for k, v in distinct.items() if k.startswith("GET "))
 
 
+def _ok_calls(log: Json, endpoint: str) -> int:
+    """Return the calls to ``endpoint`` (``"PUT /api/v2/courses/{id}/tags"``) answered 2xx."""
+    by_status = log.get("by_status", {})
+    assert isinstance(by_status, dict)
+    total = 0
+    for key, n in by_status.items():
+        head, _, status = str(key).rpartition(" ")
+        if head == endpoint and status.isdigit() and 200 <= int(status) < 300:
+            total += int(n)
+    return total
+
+
+TAG_CREATE = "POST /api/v2/tags"
+TAG_PUT = "PUT /api/v2/courses/{id}/tags"
+TAG_READ = "GET /api/v2/courses/{id}/tags"
+
+
 def _sent_items(l360_log: Json) -> dict[str, int]:
     """Return the items sent per bulk kind, from the bodies the 360Learning sandbox received."""
     items = l360_log.get("bulk_items", {})
@@ -175,11 +192,15 @@ def _workload(
 ) -> tuple[Workload, dict[str, int]]:
     """Derive the work the step needed from what the sandboxes saw (capped by the real change)."""
     sent = _sent_items(logs["l360"])
+    tag_puts = _ok_calls(logs["l360"], TAG_PUT)
+    tag_reads = _ok_calls(logs["l360"], TAG_READ)
     needed = dict(sent)
     if expected is not None:
         # A daily run needs to send only what changed; extra items are the connector's cost.
         for kind in needed:
             needed[kind] = min(sent[kind], expected.get(kind, 0))
+        tag_puts = min(tag_puts, expected.get("courses", 0))
+        tag_reads = min(tag_reads, expected.get("courses", 0))
     work = Workload(
         udemy_pages=_udemy_pages(logs["udemy"]),
         bulk=(
@@ -188,6 +209,9 @@ def _workload(
         ),
         after_listing=(BulkWork("archive", needed["archive"], ARCHIVE_BATCH),),
         l360_reads_at_start=1 if step.job == "courses" else 0,
+        tag_creates=_ok_calls(logs["l360"], TAG_CREATE),
+        tag_puts=tag_puts,
+        tag_reads=tag_reads,
     )
     return work, needed
 
@@ -201,6 +225,57 @@ def _job_output(result: ChildResult) -> Json:
     job = jobs[0]
     assert isinstance(job, dict)
     return job
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One connector step as measured: the child, its job report, both sandboxes' logs, load."""
+
+    result: ChildResult
+    job: Json
+    logs: dict[str, Json]
+    load: Json
+
+
+def measure_step(ctx: Context, step: Step) -> Measured:
+    """Run one connector step in its own process; collect its logs and the machine's load.
+
+    Both sandboxes count their CPU from just before the child starts until its logs are read,
+    and the whole machine's busy CPU is read around the child, so the report can say when the
+    sandboxes or the rest of the machine, not the connector, set the pace.
+    """
+    ctx.pair.mark()
+    before = machine_cpu()
+    result = run_child("bench._connector", ctx.child_config(step))
+    after = machine_cpu()
+    job = _job_output(result)
+    logs = ctx.pair.logs(reset=True)
+    return Measured(result, job, logs, _load(result, logs, before, after))
+
+
+def _load(
+    result: ChildResult,
+    logs: dict[str, Json],
+    before: tuple[float, float] | None,
+    after: tuple[float, float] | None,
+) -> Json:
+    """CPU-seconds of the connector process, each sandbox, and the machine, over one step."""
+    udemy = float(logs["udemy"].get("cpu_seconds", 0.0))
+    l360 = float(logs["l360"].get("cpu_seconds", 0.0))
+    out: Json = {
+        "connector_cpu_seconds": result.cpu_seconds,
+        "udemy_sandbox_cpu_seconds": udemy,
+        "l360_sandbox_cpu_seconds": l360,
+        "cores": os.cpu_count(),
+    }
+    if before is not None and after is not None:
+        busy, capacity = after[0] - before[0], after[1] - before[1]
+        out["machine_busy_cpu_seconds"] = busy
+        out["machine_capacity_cpu_seconds"] = capacity
+        out["machine_busy_share"] = busy / capacity if capacity > 0 else 0.0
+        # the driver, and anything else running on the machine at the time
+        out["other_cpu_seconds"] = max(0.0, busy - result.cpu_seconds - udemy - l360)
+    return out
 
 
 def run_scenarios(ctx: Context) -> list[Json]:
@@ -233,9 +308,8 @@ def run_scenarios(ctx: Context) -> list[Json]:
                 )
             elif scenario.name == "daily-nochange":
                 expected = {}
-            result = run_child("bench._connector", ctx.child_config(step))
-            job = _job_output(result)
-            logs = pair.logs(reset=True)
+            measured = measure_step(ctx, step)
+            result, job, logs = measured.result, measured.job, measured.logs
             work, needed = _workload(step, logs, expected)
             bound = compute_bound(work, ctx.settings.limits)
             wall = float(job["wall_seconds"])
@@ -258,12 +332,13 @@ def run_scenarios(ctx: Context) -> list[Json]:
                     "bound": asdict(bound),
                     "workload": asdict(work),
                     "efficiency": efficiency(bound.seconds, wall),
+                    "load": measured.load,
                 }
             )
             say(
                 f"  {step.job}: {wall:.1f}s (bound {bound.seconds:.1f}s, "
                 f"eff {efficiency(bound.seconds, wall):.2f}), rss {result.peak_rss_mb:.0f} MB, "
-                f"status {job['status']}"
+                f"status {job['status']}; {_describe_load(measured.load)}"
             )
         out.append(
             {
@@ -283,31 +358,58 @@ def run_scenarios(ctx: Context) -> list[Json]:
     return out
 
 
-def run_cpu(settings: BenchSettings, workdir: Path) -> Json:
-    """Measure records per CPU-second with latency, rate limits and bulk delays switched off."""
-    say("cpu cost per record (no latency, no limits)")
-    with SandboxPair(settings, realism=False) as pair:
-        ctx = Context(settings, pair, f"sqlite:///{workdir / 'cpu.db'}")
-        asyncio.run(_setup_integration(ctx))
-        out: Json = {}
-        for step in (Step("courses"), Step("stats", full=True)):
-            result = run_child("bench._connector", ctx.child_config(step))
-            job = _job_output(result)
-            counts = job["counts"]
-            assert isinstance(counts, dict)
-            records = int(counts.get("fetched", 0))
-            cpu = float(job["cpu_seconds"])
-            out[step.job] = {
-                "records": records,
-                "cpu_seconds": cpu,
-                "wall_seconds": job["wall_seconds"],
-                "records_per_cpu_second": records / cpu if cpu else 0.0,
-                "peak_rss_mb": result.peak_rss_mb,
-                "status": job["status"],
-            }
-            say(f"  {step.job}: {records} records, {cpu:.2f} CPU s")
+def _describe_load(load: Json) -> str:
+    share = load.get("machine_busy_share")
+    machine = f", machine {100 * float(share):.0f}% busy" if share is not None else ""
+    return (
+        f"CPU s: connector {float(load['connector_cpu_seconds']):.1f}, "
+        f"Udemy sandbox {float(load['udemy_sandbox_cpu_seconds']):.1f}, "
+        f"360 sandbox {float(load['l360_sandbox_cpu_seconds']):.1f}{machine}"
+    )
+
+
+def run_cpu(settings: BenchSettings, workdir: Path, *, repeat: int = 1) -> Json:
+    """Measure records per CPU-second with latency, rate limits and bulk delays switched off.
+
+    Each repetition is an initial catalog then an initial statistics sync in a fresh store
+    against fresh sandboxes; the figures kept are the medians over repetitions (every run is
+    kept too, under ``runs``).
+    """
+    say(f"cpu cost per record (no latency, no limits), {repeat} run(s)")
+    runs: dict[str, list[Json]] = {"courses": [], "stats": []}
+    for n in range(repeat):
+        with SandboxPair(settings, realism=False) as pair:
+            ctx = Context(settings, pair, f"sqlite:///{workdir / f'cpu-{n}.db'}")
+            asyncio.run(_setup_integration(ctx))
             pair.logs(reset=True)
-        return out
+            for step in (Step("courses"), Step("stats", full=True)):
+                measured = measure_step(ctx, step)
+                job = measured.job
+                counts = job["counts"]
+                assert isinstance(counts, dict)
+                records = int(counts.get("fetched", 0))
+                cpu = float(job["cpu_seconds"])
+                runs[step.job].append(
+                    {
+                        "records": records,
+                        "cpu_seconds": cpu,
+                        "wall_seconds": job["wall_seconds"],
+                        "records_per_cpu_second": records / cpu if cpu else 0.0,
+                        "peak_rss_mb": measured.result.peak_rss_mb,
+                        "status": job["status"],
+                        "load": measured.load,
+                    }
+                )
+                say(
+                    f"  {step.job}: {records} records, {cpu:.2f} CPU s "
+                    f"({records / cpu if cpu else 0:,.0f} per CPU-second); "
+                    f"{_describe_load(measured.load)}"
+                )
+    out: Json = {"repeat": repeat}
+    for job_name, done in runs.items():
+        middle = sorted(done, key=lambda r: float(r["records_per_cpu_second"]))[len(done) // 2]
+        out[job_name] = {**middle, "runs": done}
+    return out
 
 
 def run_peer(ctx: Context) -> Json:
@@ -381,27 +483,103 @@ def machine() -> Json:
     }
 
 
-def run(settings: BenchSettings, *, peer: bool, cpu: bool, command: str) -> Json:
-    """Run the whole benchmark for one scale and return the results document."""
+def run_tags(settings: BenchSettings, workdir: Path) -> Json:
+    """Initial catalog sync with tag sync on, in a fresh store against a fresh platform.
+
+    Every course brings its categories as tags: the tags are created once and each course's
+    tags are set with one call, all within the same write budget as the bulk submits, so the
+    bound counts them (``bench.bound``).
+    """
+    tag_settings = replace(settings, scale=settings.tags_scale or settings.scale, tags=True)
+    say(f"tag sync on, scale {tag_settings.scale}: tenant {asdict(tag_settings.tenant)}")
+    step = Step("courses")
+    with SandboxPair(tag_settings, realism=True) as pair:
+        ctx = Context(tag_settings, pair, f"sqlite:///{workdir / 'tags.db'}")
+        asyncio.run(_setup_integration(ctx))
+        pair.logs(reset=True)
+        measured = measure_step(ctx, step)
+    result, job = measured.result, measured.job
+    work, needed = _workload(step, measured.logs, None)
+    bound = compute_bound(work, tag_settings.limits)
+    wall = float(job["wall_seconds"])
+    eff = efficiency(bound.seconds, wall)
+    say(
+        f"  courses with tags: {wall:.1f}s (bound {bound.seconds:.1f}s, eff {eff:.2f}, "
+        f"{bound.tag_writes} tag writes), status {job['status']}; "
+        f"{_describe_load(measured.load)}"
+    )
+    return {
+        "name": "initial-catalog-tags",
+        "title": "Initial catalog sync, tag sync on",
+        "scale": tag_settings.scale,
+        "tenant": asdict(tag_settings.tenant),
+        "steps": [
+            {
+                "job": step.job,
+                "status": job["status"],
+                "full": job.get("full"),
+                "wall_seconds": wall,
+                "process_wall_seconds": result.wall_seconds,
+                "cpu_seconds": job["cpu_seconds"],
+                "process_cpu_seconds": result.cpu_seconds,
+                "peak_rss_mb": result.peak_rss_mb,
+                "counts": job["counts"],
+                "client_calls": job["calls"],
+                "errors": job.get("errors", []),
+                "server": measured.logs,
+                "needed_items": needed,
+                "expected_change": None,
+                "bound": asdict(bound),
+                "workload": asdict(work),
+                "efficiency": eff,
+                "load": measured.load,
+            }
+        ],
+        "wall_seconds": wall,
+        "bound_seconds": bound.seconds,
+        "peak_rss_mb": result.peak_rss_mb,
+        "cpu_seconds": float(job["cpu_seconds"]),
+        "l360_writes": int(measured.logs["l360"]["writes"]),
+        "efficiency": eff,
+    }
+
+
+def run(
+    settings: BenchSettings,
+    *,
+    command: str,
+    scenarios: bool = True,
+    peer: bool = True,
+    tags: bool = True,
+    cpu: bool = True,
+    cpu_repeat: int = 1,
+) -> Json:
+    """Run the chosen phases of the benchmark for one scale and return the results document.
+
+    Each phase's section records the date and command that produced it, so a results file
+    can be refreshed one phase at a time (``merge_results``).
+    """
     started = datetime.now(UTC)
     say(f"scale {settings.scale}: tenant {asdict(settings.tenant)}")
+    stamp = {"date": started.isoformat(timespec="seconds"), "command": command}
     with tempfile.TemporaryDirectory(prefix="udemy360-bench-") as tmp:
         workdir = Path(tmp)
         results: Json = {
-            "date": started.isoformat(timespec="seconds"),
-            "command": command,
+            **stamp,
             "settings": settings.to_dict(),
             "machine": machine(),
         }
-        with SandboxPair(settings, realism=True) as pair:
-            ctx = Context(settings, pair, f"sqlite:///{workdir / 'store.db'}")
-            asyncio.run(_setup_integration(ctx))
-            pair.logs(reset=True)
-            assert pair.udemy is not None
-            results["truth"] = pair.udemy.call({"cmd": "truth"})
-            results["scenarios"] = run_scenarios(ctx)
-            if peer and settings.peer_scale in (None, settings.scale):
-                results["peer"] = run_peer(ctx)
+        if scenarios or (peer and settings.peer_scale in (None, settings.scale)):
+            with SandboxPair(settings, realism=True) as pair:
+                ctx = Context(settings, pair, f"sqlite:///{workdir / 'store.db'}")
+                asyncio.run(_setup_integration(ctx))
+                pair.logs(reset=True)
+                assert pair.udemy is not None
+                results["truth"] = pair.udemy.call({"cmd": "truth"})
+                if scenarios:
+                    results["scenarios"] = run_scenarios(ctx)
+                if peer and settings.peer_scale in (None, settings.scale):
+                    results["peer"] = {**run_peer(ctx), **stamp}
         if peer and settings.peer_scale not in (None, settings.scale):
             peer_settings = replace(settings, scale=settings.peer_scale)
             say(f"peer at scale {peer_settings.scale}: tenant {asdict(peer_settings.tenant)}")
@@ -410,10 +588,38 @@ def run(settings: BenchSettings, *, peer: bool, cpu: bool, command: str) -> Json
                 results["peer"] = run_peer(peer_ctx)
                 results["peer"]["scale"] = peer_settings.scale
                 results["peer"]["tenant"] = asdict(peer_settings.tenant)
+                results["peer"].update(stamp)
+        if tags:
+            results["tags"] = {**run_tags(settings, workdir), **stamp}
         if cpu:
-            results["cpu"] = run_cpu(settings, workdir)
+            results["cpu"] = {**run_cpu(settings, workdir, repeat=cpu_repeat), **stamp}
     results["duration_seconds"] = (datetime.now(UTC) - started).total_seconds()
+    if not scenarios:
+        results["partial"] = True
     return results
+
+
+def merge_results(results: Json, scale: float) -> Json:
+    """Return this run's results laid over the scale's existing results document.
+
+    A phase that was run replaces its section; a phase that was not (``--skip-peer``,
+    ``--only cpu``) keeps the earlier run's section, which says which command and date
+    produced it. A run without the scenarios keeps the earlier scenarios, date and command.
+    """
+    path = RESULTS_DIR / f"scale-{scale:g}.json"
+    if not path.exists():
+        return results
+    earlier: Json = json.loads(path.read_text())
+    stamp = {"date": earlier.get("date"), "command": earlier.get("command")}
+    base = earlier if results.get("partial") else results
+    merged: Json = dict(base)
+    merged.pop("partial", None)
+    for key in ("peer", "tags", "cpu"):
+        if key in results:
+            merged[key] = results[key]
+        elif key in earlier:
+            merged[key] = {**stamp, **earlier[key]}
+    return merged
 
 
 def write_results(results: Json, scale: float) -> Path:

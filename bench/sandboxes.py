@@ -120,8 +120,18 @@ class SandboxPair:
             if proc is not None:
                 proc.close()
 
+    def mark(self) -> None:
+        """Start counting both sandboxes' CPU from now (read back with ``logs``)."""
+        assert self.udemy is not None
+        assert self.l360 is not None
+        self.udemy.call({"cmd": "mark"})
+        self.l360.call({"cmd": "mark"})
+
     def logs(self, *, reset: bool = True) -> dict[str, dict[str, Any]]:
-        """Return both request-log summaries since the last reset (and reset them)."""
+        """Return both request-log summaries since the last reset (and reset them).
+
+        Each summary carries ``cpu_seconds``: that sandbox's CPU since the last ``mark``.
+        """
         assert self.udemy is not None
         assert self.l360 is not None
         return {

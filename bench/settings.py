@@ -49,6 +49,9 @@ class BenchSettings:
     # The dlt comparison reads the whole Udemy tenant three times, twice one page at a time; a
     # smaller tenant for it keeps `make bench-small` within minutes. None = the main scale.
     peer_scale: float | None = None
+    # The tag-sync scenario's tenant: its time is set by one tag call per course at 10 writes/s,
+    # about 5 minutes per 3,000 courses. None = the main scale.
+    tags_scale: float | None = None
 
     @property
     def tenant(self) -> TenantSize:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from udemy360._http import UnusableBody, may_hold_unsafe_text, parse_json
@@ -73,6 +73,8 @@ class TestParseJson:
 class TestMayHoldUnsafeText:
     @settings(max_examples=300)
     @given(st.lists(st.dictionaries(_TEXT, _TEXT, max_size=2), max_size=2), st.booleans())
+    @example([{"": "\f"}], True)  # JSON's short escapes of control characters: \f and \b
+    @example([{"": "\b"}], False)
     def test_never_a_false_no(self, records: list[dict[str, str]], ascii_only: bool) -> None:
         """Whenever a parsed string would change under safe_text, the body check says so."""
         body = json.dumps(records, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")

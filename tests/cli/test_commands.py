@@ -32,7 +32,18 @@ class TestHelp:
         """--help describes every command."""
         result = runner.invoke(app, ["--help"])
         assert result.exit_code == 0
-        for command in ("init", "check", "setup", "sync", "runs", "deactivate", "run", "demo"):
+        commands = (
+            "init",
+            "check",
+            "setup",
+            "sync",
+            "runs",
+            "learners",
+            "deactivate",
+            "run",
+            "demo",
+        )
+        for command in commands:
             assert command in result.stdout
 
     def test_usage_error_is_2(self) -> None:
@@ -169,6 +180,17 @@ class TestCheckAndSetup:
         result = cli(config_path, "check")
         assert result.exit_code == 1
         assert "bulkOperations:read" in result.stdout
+
+    def test_without_users_read_check_warns_and_passes(
+        self, config_path: Path, boxes: Sandboxes
+    ) -> None:
+        """Missing users:read is a warning (exit 0) that names the learner directory."""
+        assert cli(config_path, "setup").exit_code == 0
+        boxes.l360.set_scopes(set(boxes.l360.world.credential.scopes) - {"users:read"})
+        result = cli(config_path, "check")
+        assert result.exit_code == 0, result.stdout
+        assert "users:read" in result.stdout
+        assert "learner directory" in result.stdout
 
     def test_reserved_platform_name(self, config_path: Path, boxes: Sandboxes) -> None:
         """A reserved platform name makes setup exit 1 explaining the platform_name setting."""

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from udemy360.cli.main import combined_exit_code, run_exit_code
+from udemy360.cli._jobs import combined_exit_code, run_exit_code
 from udemy360.sync import RunReport
 
 T0 = datetime(2026, 1, 15, 5, 30, tzinfo=UTC)

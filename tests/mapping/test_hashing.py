@@ -5,8 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
 from udemy360.learning360.models import ExternalCourse, Source
 from udemy360.mapping import MAPPING_VERSION, payload_hash, without_query
+from udemy360.mapping.hashing import wire_hash
+
+
+def stdlib_hash(wire: object, extras: object = None) -> str:
+    """The hash as first defined: sha256 of ``json.dumps`` with sorted keys, UTF-8."""
+    document = {"mappingVersion": MAPPING_VERSION, "payload": wire, "extras": extras or {}}
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def payload(**overrides: object) -> ExternalCourse:
@@ -52,6 +62,34 @@ class TestPayloadHash:
     def test_payload_counts(self) -> None:
         """Any different field gives a different hash."""
         assert payload_hash(payload()) != payload_hash(payload(duration=5))
+
+
+class TestWireHash:
+    def test_equals_payload_hash_of_the_model(self) -> None:
+        """Hashing a payload's wire form gives the payload's hash."""
+        body = payload(description="<p>Ünïcödé — “quotes”</p>", duration=90)
+        wire = body.model_dump(mode="json", by_alias=True, exclude_none=True)
+        assert wire_hash(wire, {"tags": ["a"]}) == payload_hash(body, {"tags": ["a"]})
+
+    def test_every_character_hashes_as_the_standard_library_writes_it(self) -> None:
+        """Each Unicode scalar value (controls, quotes, non-ASCII, U+2028) keeps its old hash."""
+        scalars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+        for start in range(0, len(scalars), 8192):
+            text = "".join(scalars[start : start + 8192])
+            wire = {"name": text, "nested": {"b": [text[:3], 1, True, None], "a": -7}}
+            assert wire_hash(wire, {"tags": [text[-3:]]}) == stdlib_hash(
+                wire, {"tags": [text[-3:]]}
+            )
+
+    def test_integers_beyond_64_bits_hash_as_before(self) -> None:
+        """An integer orjson cannot write is hashed through the standard library, as before."""
+        wire = {"id": 2**70, "neg": -(2**70)}
+        assert wire_hash(wire) == stdlib_hash(wire)
+
+    def test_lone_surrogate_is_refused_as_before(self) -> None:
+        """A lone surrogate cannot be hashed: the same UnicodeEncodeError as ever."""
+        with pytest.raises(UnicodeEncodeError):
+            wire_hash({"name": "\ud800"})
 
 
 class TestWithoutQuery:

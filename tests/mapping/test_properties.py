@@ -22,6 +22,7 @@ from udemy360.mapping import (
     map_activity,
     map_course,
     map_learning_path,
+    payload_hash,
 )
 from udemy360.udemy.models import UdemyCourseActivity
 
@@ -183,6 +184,28 @@ class TestStatisticProperties:
             assert ISO_MS_Z.match(str(body["lastActivityAt"]))
             if stored is not None:
                 assert stat.first_activity_at == stored
+
+    @settings(max_examples=150)
+    @given(
+        row=activities(),
+        course_id=st.integers(min_value=0, max_value=2**70),
+        mail=st.emails(),
+        lang=st.sampled_from([None, "en", "fr", "pt-BR", "zz"]),
+        stored=st.one_of(st.none(), datetimes),
+    )
+    def test_hash_is_the_payload_hash_of_the_statistic(
+        self,
+        row: UdemyCourseActivity,
+        course_id: int,
+        mail: str,
+        lang: str | None,
+        stored: datetime | None,
+    ) -> None:
+        """The hash built from the wire form equals payload_hash of the statistic sent."""
+        row = row.model_copy(update={"course_id": course_id, "user_email": mail})
+        result = map_activity(row, course_lang=lang, first_activity_at=stored)
+        if isinstance(result, MappedStatistic):
+            assert result.hash == payload_hash(result.statistic)
 
 
 class TestLaunchUrlProperties:

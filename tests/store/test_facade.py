@@ -56,6 +56,7 @@ class TestExports:
                 "ItemRow",
                 "ItemState",
                 "ItemUpdate",
+                "LearnerDirectory",
                 "LearnerRow",
                 "LearnerUpdate",
                 "Lease",

@@ -180,3 +180,33 @@ class TestAliases:
         store.learners.add_alias("c2", "domain", "old.io", "new.io")
         assert store.learners.resolve("c1", ["a@old.io"]) == {}
         assert store.learners.aliases("c1") == []
+
+
+class TestSnapshot:
+    def test_resolves_like_the_store(self, store: Store, clock: FakeClock) -> None:
+        """A run's in-memory snapshot finds exactly what the store's lookup finds."""
+        seen = clock.now
+        store.learners.upsert(
+            "c1",
+            [
+                LearnerUpdate("ann@corp.com", "u1", "active"),
+                LearnerUpdate("joanna@corp.com", "u2", "active"),
+                LearnerUpdate("gone@corp.com", "u3", "deleted"),
+            ],
+            seen,
+        )
+        store.learners.add_alias("c1", "mail", "jo@udemy-only.com", "joanna@corp.com")
+        store.learners.add_alias("c1", "domain", "corp-old.com", "corp.com")
+        mails = [" Ann@Corp.com", "jo@udemy-only.com", "ann@corp-old.com", "gone@corp.com", "x@y"]
+        snapshot = store.learners.snapshot("c1")
+        expected = store.learners.resolve("c1", mails)
+        got = snapshot.resolve(mails)
+        assert {k: (r.mail, r.user_id, r.status) for k, r in got.items()} == {
+            k: (r.mail, r.user_id, r.status) for k, r in expected.items()
+        }
+        assert set(got) == {
+            "ann@corp.com",
+            "jo@udemy-only.com",
+            "ann@corp-old.com",
+            "gone@corp.com",
+        }

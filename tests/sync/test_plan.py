@@ -86,6 +86,13 @@ class TestListingTally:
         tally.add_page(5, items=2, problems=0, skipped=0)
         assert not tally.complete
 
+    def test_a_listing_the_client_cut_short_is_incomplete(self) -> None:
+        """Records adding up to a count that lies low do not make a listing complete."""
+        tally = ListingTally("courses")
+        tally.add_page(2, items=2, problems=0, skipped=0, stop="2 records read, next ignored")
+        assert not tally.complete
+        assert "next ignored" in tally.describe()
+
 
 class TestCheckArchive:
     def _complete(self) -> list[ListingTally]:

@@ -18,7 +18,8 @@ from typing import Final
 # Strict JSON refuses raw control characters inside strings (RFC 8259 §7), so these reach a
 # parsed string only as an escape (\u0000-\u001f, \u007f, \ud800-\udfff) or as raw bytes:
 # DEL, or a surrogate encoded as UTF-8 (ED A0..BF), which json.loads decodes with surrogatepass.
-_UNSAFE_ESCAPE: Final = re.compile(rb"\\u(?:00[01]|007[fF]|[dD][89a-fA-F])")
+# \b and \f are JSON's short escapes of control characters (RFC 8259 §7); \n, \r, \t are kept
+_UNSAFE_ESCAPE: Final = re.compile(rb"\\(?:u(?:00[01]|007[fF]|[dD][89a-fA-F])|[bf])")
 _ENCODED_SURROGATE: Final = re.compile(rb"\xed[\xa0-\xbf]")
 
 

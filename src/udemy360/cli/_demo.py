@@ -1,8 +1,9 @@
 """``udemy360 sandbox`` and ``udemy360 demo``: both sandboxes on loopback, and a full tour.
 
 The demo is what ``make demo`` runs: sandboxes in this process, a throwaway configuration and
-SQLite store, then check → setup → catalog sync → statistics sync, and a short view of what
-landed in (sandbox) 360Learning.
+SQLite store, then setup → check → catalog sync → statistics sync, a short view of what landed
+in (sandbox) 360Learning, the learners 360Learning does not know, a second run that sends
+nothing, and an alias rule that matches a learner whose 360Learning mail differs.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from udemy360.cli._factory import open_store
+from udemy360.cli._learners import show_unmatched
 from udemy360.cli._render import console
-from udemy360.config import InitAnswers, load_settings
+from udemy360.config import InitAnswers, Settings, load_settings
 from udemy360.sandbox.learning360 import Learning360Sandbox
 from udemy360.sandbox.server import serve_in_thread
 from udemy360.sandbox.udemy import UdemySandbox, UdemyTenant
@@ -147,10 +150,38 @@ def landed_view(out: Console, l360: Learning360Sandbox) -> None:
     )
 
 
+def alias_demo(settings: Settings, boxes: Sandboxes) -> None:
+    """Give a waiting learner a 360Learning account under another mail, alias it, sync stats."""
+    from udemy360.cli._jobs import sync_async
+    from udemy360.cli._learners import add_rule, parse_alias
+
+    out = console()
+    with open_store(settings) as store:
+        waiting = store.stats.unmatched_learners(settings.connection_id, limit=1)
+        if not waiting:
+            out.print("No learner is waiting.")
+            return
+        udemy_mail = waiting[0].mail
+        local, _, domain = udemy_mail.rpartition("@")
+        l360_mail = f"{local}@corp.{domain}"
+        boxes.l360.add_user(l360_mail)  # as a 360Learning admin would
+        out.print(f"360Learning now has {l360_mail}; Udemy reports {udemy_mail}.", markup=False)
+        out.print(f"$ udemy360 learners alias add --mail {udemy_mail} {l360_mail}", markup=False)
+        add_rule(store, settings.connection_id, parse_alias("mail", udemy_mail, l360_mail))
+    writes = boxes.l360.write_count
+    [report] = asyncio.run(sync_async(settings, ("stats",), render=False))
+    sent = report.counts.get("created", 0) + report.counts.get("updated", 0)
+    out.print(
+        f"stats: status {report.status}, sent {sent} statistic(s) by 360Learning user id "
+        f"({boxes.l360.write_count - writes} write call(s)), still waiting "
+        f"{report.counts.get('unmatched', 0)}"
+    )
+
+
 def run_demo(directory: Path | None, *, scale: float = 0.3) -> int:
     """Run the whole tour; return the exit code (0 when every step worked)."""
     from udemy360.cli._init import write_initial_config
-    from udemy360.cli.main import check_async, combined_exit_code, setup_async, sync_async
+    from udemy360.cli._jobs import check_async, combined_exit_code, setup_async, sync_async
     from udemy360.logs import add_secrets
 
     out = console()
@@ -188,14 +219,25 @@ def run_demo(directory: Path | None, *, scale: float = 0.3) -> int:
         out.rule("5. what landed")
         landed_view(out, boxes.l360)
 
-        out.rule("6. a second catalog run sends nothing")
+        out.rule("6. learners 360Learning does not know: their statistics wait")
+        with open_store(settings) as store:
+            show_unmatched(store, settings.connection_id, limit=10)
+
+        out.rule("7. a second run sends nothing")
         writes = boxes.l360.write_count
-        again = asyncio.run(sync_async(settings, ("courses",), render=False))
-        out.print(
-            f"status {again[0].status}, unchanged {again[0].counts.get('unchanged', 0)}, "
-            f"writes sent: {boxes.l360.write_count - writes}"
-        )
-        code = combined_exit_code(reports)
+        again = asyncio.run(sync_async(settings, ("courses", "stats"), render=False))
+        for report in again:
+            counts = report.counts
+            waiting = f", waiting {counts.get('unmatched', 0)}" if report.job == "stats" else ""
+            out.print(
+                f"{report.job}: status {report.status}, fetched {counts.get('fetched', 0)}, "
+                f"unchanged {counts.get('unchanged', 0)}{waiting}"
+            )
+        out.print(f"writes sent: {boxes.l360.write_count - writes}")
+
+        out.rule("8. an alias rule matches a learner whose 360Learning mail differs")
+        alias_demo(settings, boxes)
+        code = combined_exit_code(reports + again)
         # Unmatched learners are expected (the sandbox has some on purpose): partial is fine.
         return 0 if check_code == 0 and code in (0, 3) else 1
     return 1

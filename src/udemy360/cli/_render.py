@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -20,7 +22,13 @@ from rich.progress import (
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from udemy360.store import ItemOutcomeRow, RunRow
+    from udemy360.store import (
+        AliasRow,
+        ItemOutcomeRow,
+        RunRow,
+        UnmatchedLearner,
+        UnmatchedSummary,
+    )
     from udemy360.sync import RunReport
     from udemy360.sync.admin.check import CheckReport
 
@@ -91,9 +99,9 @@ def render_report(out: Console, report: RunReport, *, title: str | None = None) 
         out.print(calls_table)
     if report.unmatched:
         out.print(
-            f"[yellow]{len(report.unmatched)} learner(s) unknown to 360Learning[/yellow] "
-            "(same email needed on both sides; see 'udemy360 runs show "
-            f"{report.run_id}')"
+            f"[yellow]{len(report.unmatched)} learner(s) unknown to 360Learning[/yellow]: "
+            "their statistics wait and are sent once 360Learning knows them "
+            "(see 'udemy360 learners unmatched')"
         )
     for error in report.errors[:20]:
         out.print(f"[red]error:[/red] {error}")
@@ -139,6 +147,93 @@ def render_outcomes(out: Console, title: str, rows: Iterable[ItemOutcomeRow], li
         if count > limit:
             out.print(f"… and {count - limit} more")
     return count
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+def render_unmatched(
+    out: Console, summary: UnmatchedSummary, learners: Sequence[UnmatchedLearner]
+) -> None:
+    """Print the learners whose statistics wait for a 360Learning user, and a summary line."""
+    if not summary.rows:
+        out.print(
+            "[green]No statistic is waiting: 360Learning knows every learner Udemy reports.[/green]"
+        )
+        return
+    table = Table(title="Learners 360Learning does not know (their statistics wait)")
+    table.add_column("Mail")
+    table.add_column("Courses", justify="right")
+    table.add_column("First seen (UTC)")
+    table.add_column("Last reason")
+    for learner in learners:
+        table.add_row(
+            escape(learner.mail),
+            str(learner.courses),
+            _when(learner.first_seen),
+            escape(learner.last_error or ""),
+        )
+    out.print(table)
+    since = summary.first_seen.strftime("%Y-%m-%d") if summary.first_seen else "-"
+    out.print(
+        f"{summary.rows} statistic(s) of {summary.learners} learner(s) wait, on "
+        f"{summary.courses} course(s), since {since}."
+    )
+    if summary.learners > len(learners):
+        out.print(
+            f"… and {summary.learners - len(learners)} more learner(s): "
+            f"'udemy360 learners unmatched --limit {summary.learners}' lists them all."
+        )
+    out.print(
+        "Sent on the first statistics run after 360Learning knows their email, or an alias "
+        "rule matches it: 'udemy360 learners alias add'."
+    )
+
+
+def render_aliases(out: Console, rows: Sequence[AliasRow]) -> None:
+    """Print the connection's alias rules."""
+    if not rows:
+        out.print(
+            "No alias rules: learners are matched by email alone (trimmed, case-insensitive)."
+        )
+        return
+    table = Table(title="Alias rules (Udemy → 360Learning)")
+    for column in ("Kind", "Udemy", "360Learning", "Added (UTC)"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.kind, escape(row.source), escape(row.target), _when(row.created_at))
+    out.print(table)
+
+
+def render_directory(
+    out: Console,
+    by_status: Mapping[str, int],
+    last_read: datetime | None,
+    *,
+    aliases: int,
+    waiting: UnmatchedSummary,
+) -> None:
+    """Print the learner directory's users by status and when it was last read."""
+    if last_read is None:
+        out.print(
+            "The learner directory was never read: each statistics run reads it first "
+            "(the 360Learning credentials need users:read; see 'udemy360 check')."
+        )
+    else:
+        out.print(f"Learner directory: 360Learning's users as last read {_when(last_read)} UTC.")
+    table = Table(title="Users by status")
+    table.add_column("Status")
+    table.add_column("Users", justify="right")
+    for status, count in by_status.items():
+        table.add_row(escape(status), str(count))
+    table.add_row("[bold]total[/bold]", f"[bold]{sum(by_status.values())}[/bold]")
+    out.print(table)
+    out.print(f"Alias rules: {aliases} ('udemy360 learners aliases').")
+    out.print(
+        f"Waiting: {waiting.rows} statistic(s) of {waiting.learners} learner(s) "
+        "('udemy360 learners unmatched')."
+    )
 
 
 class RichProgress:

@@ -31,7 +31,10 @@ logger = logging.getLogger(__name__)
 
 def make_job_runner(settings: Settings, store: Store) -> Callable[[str], Awaitable[object]]:
     """Return the callable the scheduler uses to run one job with fresh clients."""
+    from udemy360.runtime import tune_gc
     from udemy360.sync import Clients, as_job, run_job
+
+    tune_gc()
 
     async def run(job: str) -> object:
         row = store.connections.get(settings.connection_id)

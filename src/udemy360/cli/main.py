@@ -12,16 +12,30 @@ import json
 import os
 import sys
 from collections.abc import Awaitable
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
 from udemy360.cli import _factory
+from udemy360.cli._context import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    CliState,
+    LogFormat,
+    cli_state,
+    fail,
+    load,
+)
 from udemy360.cli._errors import ErrorMappingGroup
-from udemy360.cli._render import console, render_check, render_report
+from udemy360.cli._jobs import (
+    check_async,
+    combined_exit_code,
+    setup_async,
+    sync_async,
+)
+from udemy360.cli._learners import learners_app
+from udemy360.cli._render import console, render_report
 from udemy360.config import (
     CONFIG_ENV,
     ConfigError,
@@ -29,18 +43,11 @@ from udemy360.config import (
     Settings,
     default_config_path,
     load_settings,
-    write_config_value,
 )
-from udemy360.logs import add_secrets, configure_logging
+from udemy360.logs import configure_logging
 
 if TYPE_CHECKING:
-    from udemy360.store import ConnectionRow, Store
-    from udemy360.sync import RunReport
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_PARTIAL = 3
+    from udemy360.store import Store
 
 _T = TypeVar("_T")
 
@@ -63,54 +70,7 @@ config_app = typer.Typer(help="Inspect or maintain the configuration file.", no_
 app.add_typer(sync_app, name="sync")
 app.add_typer(runs_app, name="runs")
 app.add_typer(config_app, name="config")
-
-
-class LogFormat(StrEnum):
-    """Log output formats."""
-
-    console = "console"
-    json = "json"
-
-
-@dataclass(frozen=True, slots=True)
-class CliState:
-    """Global options, shared by every command."""
-
-    config_path: Path
-    explicit: bool
-    log_format: LogFormat
-    verbose: bool
-
-
-def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    console(stderr=True).print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
-
-
-def _state(ctx: typer.Context) -> CliState:
-    state = ctx.find_root().obj
-    if not isinstance(state, CliState):
-        path, explicit = default_config_path(os.environ)
-        return CliState(path, explicit, LogFormat.console, False)
-    return state
-
-
-def load(
-    ctx: typer.Context, *, must_exist: bool | None = None, require: tuple[str, ...] = ()
-) -> Settings:
-    """Load settings for a command and check that the ``require``d ones are set.
-
-    Call it before opening the store, so a missing configuration creates no database. A
-    ``ConfigError`` exits with code 2 (``ErrorMappingGroup``).
-    """
-    state = _state(ctx)
-    settings = load_settings(
-        state.config_path,
-        must_exist=state.explicit if must_exist is None else must_exist,
-    )
-    add_secrets(settings.secret_values())
-    _factory.require(settings, require, config_path=state.config_path)
-    return settings
+app.add_typer(learners_app, name="learners")
 
 
 def _run(coro: Awaitable[_T]) -> _T:
@@ -207,10 +167,10 @@ def init(
     """Write a commented configuration file; secrets are encrypted with a new key."""
     from udemy360.cli._init import write_initial_config
 
-    state = _state(ctx)
+    state = cli_state(ctx)
     path = state.config_path
     if path.exists() and not force:
-        _fail(f"{path} already exists: pass --force to overwrite it", EXIT_USAGE)
+        fail(f"{path} already exists: pass --force to overwrite it", EXIT_USAGE)
     ask = not non_interactive
     answers = InitAnswers(
         udemy_account_name=_ask(udemy_account_name, "Udemy account name (acme)", interactive=ask),
@@ -263,7 +223,7 @@ def config_show(ctx: typer.Context) -> None:
 @config_app.command("path")
 def config_path(ctx: typer.Context) -> None:
     """Print which configuration file is used."""
-    typer.echo(str(_state(ctx).config_path.resolve()))
+    typer.echo(str(cli_state(ctx).config_path.resolve()))
 
 
 @config_app.command("encrypt")
@@ -271,9 +231,9 @@ def config_encrypt(ctx: typer.Context) -> None:
     """Encrypt plain-text secrets in the configuration file in place."""
     from udemy360.cli._init import encrypt_plaintext_secrets
 
-    path = _state(ctx).config_path
+    path = cli_state(ctx).config_path
     if not path.exists():
-        _fail(f"{path} not found: run 'udemy360 init'", EXIT_USAGE)
+        fail(f"{path} not found: run 'udemy360 init'", EXIT_USAGE)
     changed = encrypt_plaintext_secrets(path)
     typer.echo("Encrypted: " + ", ".join(changed) if changed else "No plain-text secret found.")
 
@@ -281,124 +241,11 @@ def config_encrypt(ctx: typer.Context) -> None:
 # --- check / setup ------------------------------------------------------------------------------
 
 
-async def check_async(settings: Settings) -> int:
-    """Run every check and print the verdicts; return the exit code."""
-    from udemy360.sync.admin.check import CheckRequest, run_checks
-
-    missing_udemy = _factory.missing(settings, _factory.UDEMY_REQUIRED)
-    missing_l360 = _factory.missing(settings, _factory.L360_REQUIRED)
-    section = settings.learning360
-    request = CheckRequest(
-        platform_name=section.platform_name,
-        group_id=section.group_id,
-        owner_id=section.owner_id,
-        # without 360Learning credentials there is no integration to check: the store is not
-        # opened, so a check of a missing configuration creates no database
-        integration_id=section.integration_id
-        or (None if missing_l360 else _stored_integration(settings)),
-        tags_enabled=settings.options.tags,
-        missing_udemy=missing_udemy,
-        missing_l360=missing_l360,
-    )
-    udemy = None if missing_udemy else _factory.udemy_client(settings)
-    l360 = None if missing_l360 else _factory.learning360_client(settings)
-    try:
-        report = await run_checks(udemy, l360, request)
-    finally:
-        if udemy is not None:
-            await udemy.aclose()
-        if l360 is not None:
-            await l360.aclose()
-    render_check(console(), report)
-    return EXIT_OK if report.ok else EXIT_FAILED
-
-
-def _stored_integration(settings: Settings) -> str | None:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from udemy360.store import Store
-
-    try:
-        store = Store.open(settings.store_url)
-    except (SQLAlchemyError, OSError):  # check must report, not crash, on an unusable store
-        return None
-    try:
-        row = store.connections.get(settings.connection_id)
-        return row.integration_id if row else None
-    finally:
-        store.close()
-
-
 @app.command()
 def check(ctx: typer.Context) -> None:
     """Test both sides (credentials, scopes, group, owner, integration); exit 1 if any fails."""
     settings = load(ctx)
     raise typer.Exit(_run(check_async(settings)))
-
-
-async def setup_async(
-    settings: Settings, config_path: Path | None, *, dry_run: bool = False
-) -> int:
-    """Create or adopt the integration, record it in the store and the config file."""
-    from udemy360.sync.admin.setup import (
-        SetupError,
-        SetupRequest,
-        ensure_integration,
-        setup_integration,
-    )
-
-    settings.require(*_factory.SETUP_REQUIRED)
-    section = settings.learning360
-    store = _factory.open_store(settings)
-    try:
-        existing = store.connections.get(settings.connection_id)
-        request = SetupRequest(
-            connection_id=settings.connection_id,
-            udemy_account=str(settings.udemy.account_name),
-            platform_name=section.platform_name,
-            group_id=str(section.group_id),
-            owner_id=str(section.owner_id),
-            integration_id=section.integration_id
-            or (existing.integration_id if existing else None),
-        )
-        async with _factory.learning360_client(settings) as l360:
-            try:
-                if dry_run:
-                    result = await ensure_integration(l360, request, dry_run=True)
-                else:
-                    result = await setup_integration(l360, store, request)
-            except SetupError as exc:
-                _fail(exc.message)
-    finally:
-        store.close()
-    out = console()
-    if dry_run:
-        if result.action == "created":
-            out.print(f"Dry run: would create integration {section.platform_name!r}.")
-        elif result.action == "adopted":
-            out.print(
-                f"Dry run: would adopt integration {result.integration_id} and reconcile: "
-                + ", ".join(result.changes)
-            )
-        else:
-            out.print(f"Dry run: integration {result.integration_id} is already as wanted.")
-        out.print("Nothing was written.")
-        return EXIT_OK
-    verb = {"created": "Created", "adopted": "Adopted", "unchanged": "Kept"}[result.action]
-    out.print(f"{verb} integration {result.integration_id} ({section.platform_name!r})")
-    if result.changes:
-        out.print("Reconciled: " + ", ".join(result.changes))
-    if result.reactivated:
-        out.print("The connection was deactivated: scheduled syncs are active again.")
-    if (
-        config_path is not None
-        and section.integration_id != result.integration_id
-        and await asyncio.to_thread(config_path.exists)
-    ):
-        write_config_value(config_path, "learning360", "integration_id", result.integration_id)
-        out.print(f"Recorded learning360.integration_id in {config_path}")
-    out.print("Next: 'udemy360 sync courses' (or 'udemy360 run' for the daily service).")
-    return EXIT_OK
 
 
 @app.command()
@@ -410,97 +257,11 @@ def setup(
 ) -> None:
     """SETUP INTEGRATION: create or adopt the 360Learning integration (idempotent)."""
     settings = load(ctx, require=_factory.SETUP_REQUIRED)
-    path = _state(ctx).config_path
+    path = cli_state(ctx).config_path
     raise typer.Exit(_run(setup_async(settings, path, dry_run=dry_run)))
 
 
 # --- sync ---------------------------------------------------------------------------------------
-
-
-def connection_ready(settings: Settings, store: Store) -> ConnectionRow:
-    """Return the connection row; refuse (exit 1) when set-up never ran or it is deactivated."""
-    row = store.connections.get(settings.connection_id)
-    if row is None or not (row.integration_id or settings.learning360.integration_id):
-        _fail("this connection is not set up yet: run 'udemy360 setup' first")
-    if not row.active:
-        _fail(
-            f"connection {settings.connection_id!r} is deactivated: syncs are stopped. "
-            "Run 'udemy360 setup' to activate it again."
-        )
-    return row
-
-
-async def sync_async(
-    settings: Settings,
-    jobs: tuple[str, ...],
-    *,
-    dry_run: bool = False,
-    full: bool | None = None,
-    allow_mass_archive: bool = False,
-    progress: bool = False,
-    render: bool = True,
-) -> list[RunReport]:
-    """Run ``jobs`` ("courses", "stats") in order and return their reports."""
-    from udemy360.cli._render import progress_sink
-    from udemy360.logs import bind_run
-    from udemy360.sync import Clients, JobRequest, as_job, run_job
-
-    store = _factory.open_store(settings)
-    reports: list[RunReport] = []
-    try:
-        row = connection_ready(settings, store)
-        options = _factory.sync_options(settings, integration_id=row.integration_id)
-        async with (
-            _factory.udemy_client(settings) as udemy,
-            _factory.learning360_client(settings) as l360,
-        ):
-            for job in jobs:
-                with (
-                    bind_run(connection=settings.connection_id, job=job),
-                    progress_sink(progress) as sink,
-                ):
-                    request = JobRequest(
-                        as_job(job),
-                        dry_run=dry_run,
-                        full=full,
-                        allow_mass_archive=allow_mass_archive,
-                    )
-                    report = await run_job(
-                        request,
-                        store=store,
-                        clients=Clients(udemy, l360),
-                        options=options,
-                        progress=sink,
-                    )
-                reports.append(report)
-                if render:
-                    render_report(console(), report)
-                    if report.status == "refused":
-                        console().print(
-                            "[yellow]The mass-archive guard stopped the run. If so many "
-                            "courses really left Udemy, run 'udemy360 sync courses "
-                            "--allow-mass-archive'.[/yellow]"
-                        )
-    finally:
-        store.close()
-    return reports
-
-
-def run_exit_code(report: RunReport) -> int:
-    """0 succeeded, 3 partial (some items failed), 1 failed, refused, locked or aborted."""
-    if report.status == "succeeded":
-        return EXIT_OK
-    return EXIT_PARTIAL if report.status == "partial" else EXIT_FAILED
-
-
-def combined_exit_code(reports: list[RunReport]) -> int:
-    """1 if any run failed, else 3 if any finished with item errors, else 0."""
-    codes = {run_exit_code(report) for report in reports}
-    if EXIT_FAILED in codes:
-        return EXIT_FAILED
-    if EXIT_PARTIAL in codes:
-        return EXIT_PARTIAL
-    return EXIT_OK
 
 
 def _sync_command(
@@ -512,7 +273,7 @@ def _sync_command(
     allow_mass_archive: bool = False,
 ) -> NoReturn:
     settings = load(ctx, require=_factory.SYNC_REQUIRED)
-    state = _state(ctx)
+    state = cli_state(ctx)
     show_progress = sys.stderr.isatty() and state.log_format is LogFormat.console
     reports = _run(
         sync_async(
@@ -617,7 +378,7 @@ def runs_show(
     try:
         row = store.runs.get(run_id)
         if row is None:
-            _fail(f"no run {run_id}: see 'udemy360 runs'", EXIT_USAGE)
+            fail(f"no run {run_id}: see 'udemy360 runs'", EXIT_USAGE)
         out = console()
         if row.report:
             render_report(out, RunReport.from_dict(row.report))
@@ -636,8 +397,9 @@ def runs_show(
         )
         if unmatched:
             out.print(
-                "Learners must use the same email in Udemy and 360Learning; their rows are "
-                "sent again when they change and on the weekly full pull."
+                "Their statistics wait and are sent on the first statistics run after "
+                "360Learning knows the learner, or an alias rule matches them: see "
+                "'udemy360 learners unmatched'."
             )
         render_outcomes(
             out, "Skipped rows", store.runs.iter_outcomes(run_id, outcome="skipped"), limit
@@ -670,7 +432,7 @@ def deactivate(
     try:
         row = store.connections.get(settings.connection_id)
         if row is None:
-            _fail("this connection was never set up: nothing to deactivate", EXIT_USAGE)
+            fail("this connection was never set up: nothing to deactivate", EXIT_USAGE)
         if dry_run:
             typer.echo(f"Dry run: would deactivate connection {settings.connection_id!r}.")
             if delete_integration and row.integration_id:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal
 
-from udemy360.learning360.models import CourseIdentifier, ExternalStatistic, UserIdentifier
-from udemy360.mapping.hashing import payload_hash
+from udemy360.learning360.models import ExternalStatistic, format_timestamp
+from udemy360.mapping.hashing import wire_hash
 from udemy360.mapping.language import v2_language
 from udemy360.udemy.models import UdemyCourseActivity
 
@@ -125,19 +125,28 @@ def map_activity(
     # An attempt cannot end before it starts: 360Learning would see an inverted attempt.
     last = max(last, first)
 
-    statistic = ExternalStatistic(
-        course_identifier=CourseIdentifier(type="externalId", value=str(row.course_id)),
-        user_identifier=UserIdentifier(type="mail", value=mail),
-        progress=progress,
-        time_spent=_time_spent(row.num_video_consumed_minutes),
-        first_activity_at=first,
-        last_activity_at=last,
-        lang=v2_language(course_lang),
-    )
+    course_id = str(row.course_id)
+    lang = v2_language(course_lang)
+    # The wire form is built here once and hashed as it is (``wire_hash``): the same JSON that
+    # ``payload_hash(statistic)`` would get from ``model_dump``, at a fraction of the cost.
+    wire: dict[str, object] = {
+        "courseIdentifier": {"type": "externalId", "value": course_id},
+        "userIdentifier": {"type": "mail", "value": mail},
+        "progress": progress,
+        "timeSpent": _time_spent(row.num_video_consumed_minutes),
+        "firstActivityAt": first,
+        "lastActivityAt": last,
+    }
+    if lang is not None:
+        wire["lang"] = lang
+    # one validation in pydantic-core for the whole item, nested identifiers included
+    statistic = ExternalStatistic.model_validate(wire)
+    wire["firstActivityAt"] = format_timestamp(first)
+    wire["lastActivityAt"] = format_timestamp(last)
     return MappedStatistic(
-        external_course_id=str(row.course_id),
+        external_course_id=course_id,
         learner_mail=mail,
         statistic=statistic,
         completed=progress == COMPLETE,
-        hash=payload_hash(statistic),
+        hash=wire_hash(wire),
     )

@@ -16,6 +16,7 @@ from udemy360.store.errors import (
     UnknownConnection,
 )
 from udemy360.store.facade import Store
+from udemy360.store.learners import LearnerDirectory
 from udemy360.store.lock import Lease
 from udemy360.store.rows import (
     Alias,
@@ -51,6 +52,7 @@ __all__ = [
     "ItemRow",
     "ItemState",
     "ItemUpdate",
+    "LearnerDirectory",
     "LearnerRow",
     "LearnerUpdate",
     "Lease",

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from itertools import islice
+from operator import itemgetter
 from typing import TypeVar, cast
 
 from sqlalchemy import ColumnElement, Engine, Row, Select, Table
@@ -89,6 +90,18 @@ def aggregate_datetime(value: object) -> datetime | None:
         value = datetime.fromisoformat(value)
     stamp = cast(datetime, value)
     return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+def _needs_conversion(stmt: Insert, name: str) -> bool:
+    """Whether a column's values may need `_db_value`: all but plain text, numbers and flags."""
+    column = stmt.table.c.get(name) if isinstance(stmt.table, Table) else None
+    if column is None:
+        return True
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        return True
+    return not issubclass(kind, str | int | float) or issubclass(kind, datetime)
 
 
 def _db_value(value: object, sqlite_dates: bool) -> object:
@@ -177,6 +190,8 @@ class Database:
         converted: dict[datetime, object] = {}
 
         def db_value(value: object) -> object:
+            if value is None:
+                return None
             if isinstance(value, Mapping):
                 return _db_value(value, sqlite_dates)
             if not isinstance(value, datetime):
@@ -190,10 +205,17 @@ class Database:
                 compiled = stmt.compile(dialect=conn.dialect, column_keys=list(chunk[0]))
                 sql = str(compiled)
                 order = compiled.positiontup
+                # only datetime and JSON columns need converting: the rest go as they are
+                names = order if order is not None else list(chunk[0])
+                fixed = [i for i, name in enumerate(names) if _needs_conversion(stmt, name)]
             if order is not None:
-                rows: list[object] = [
-                    tuple([db_value(row[name]) for name in order]) for row in chunk
-                ]
+                take = itemgetter(*order)
+                rows: list[object] = []
+                for row in chunk:
+                    values = list(take(row)) if len(order) > 1 else [take(row)]
+                    for i in fixed:
+                        values[i] = db_value(values[i])
+                    rows.append(tuple(values))
             else:
                 rows = [{k: db_value(v) for k, v in row.items()} for row in chunk]
             conn.exec_driver_sql(sql, rows)

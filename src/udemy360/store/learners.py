@@ -9,7 +9,8 @@ rewrite replaces its domain (``a@corp-old.com`` → ``a@corp.com``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
@@ -163,6 +164,31 @@ class Learners:
             aliased.update({r.source: r.target for r in conn.execute(stmt)})
         return aliased
 
+    def snapshot(self, connection_id: str) -> LearnerDirectory:
+        """Read the whole directory and the alias rules once, for a run to resolve in memory.
+
+        A statistics run looks up every page's learners; one read per run instead of one per
+        page (100,000 users ≈ 18 MB).
+        """
+        users: dict[str, str] = {}
+        statuses: dict[str, str] = {}
+        stmt = select(LEARNERS.c.mail, LEARNERS.c.user_id, LEARNERS.c.status).where(
+            LEARNERS.c.connection_id == connection_id
+        )
+        rules = select(ALIASES.c.kind, ALIASES.c.source, ALIASES.c.target).where(
+            ALIASES.c.connection_id == connection_id
+        )
+        mails: dict[str, str] = {}
+        domains: dict[str, str] = {}
+        with self._db.read() as conn:
+            for mail, user_id, status in conn.execute(stmt):
+                users[mail] = user_id
+                if status != _USUAL_STATUS:
+                    statuses[mail] = status
+            for kind, source, target in conn.execute(rules):
+                (mails if kind == "mail" else domains)[source] = target
+        return LearnerDirectory(connection_id, users, statuses, mails, domains, self._db.now())
+
     def count(self, connection_id: str, *, status: str | None = None) -> int:
         """Count the directory's users, optionally of one status."""
         stmt = select(func.count()).where(LEARNERS.c.connection_id == connection_id)
@@ -253,7 +279,37 @@ class Learners:
         return len(normalised)
 
 
-def _rewrite(mail: str, domains: dict[str, str]) -> str:
+#: Most users' status: a snapshot keeps the status of the others only (100,000 users ≈ 18 MB).
+_USUAL_STATUS = "active"
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerDirectory:
+    """A connection's learner directory and alias rules as read at one moment (see `snapshot`)."""
+
+    connection_id: str
+    users: Mapping[str, str]  # mail -> user id
+    statuses: Mapping[str, str]  # mail -> status, for the users not "active" (few)
+    mail_aliases: Mapping[str, str]
+    domains: Mapping[str, str]
+    read_at: datetime
+
+    def resolve(self, mails: Iterable[str]) -> dict[str, LearnerRow]:
+        """The users for these learner mails, exactly as `Learners.resolve` finds them."""
+        found: dict[str, LearnerRow] = {}
+        for mail in mails:
+            key = normalize_mail(mail)
+            if not key:
+                continue
+            target = self.mail_aliases.get(key) or _rewrite(key, self.domains)
+            user_id = self.users.get(target)
+            if user_id is not None:
+                status = self.statuses.get(target, _USUAL_STATUS)
+                found[key] = LearnerRow(self.connection_id, target, user_id, status, self.read_at)
+        return found
+
+
+def _rewrite(mail: str, domains: Mapping[str, str]) -> str:
     local, _, domain = mail.rpartition("@")
     target = domains.get(domain)
     return f"{local}@{target}" if target is not None and local else mail

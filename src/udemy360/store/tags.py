@@ -10,8 +10,11 @@ from udemy360.store._db import ITEM_TAGS, LOOKUP_CHUNK, TAGS, Database, chunks
 
 
 def tag_key(name: str) -> str:
-    """Return the key tags are matched by: trimmed and lower-cased (DESIGN.md, tags row)."""
-    return name.strip().lower()
+    """Return the key tags are matched by: trimmed and case-folded (DESIGN.md, tags row).
+
+    Case-folded, not lower-cased, as 360Learning compares names: "STRASSE" is "Straße".
+    """
+    return name.strip().casefold()
 
 
 class Tags:

@@ -12,11 +12,13 @@ from udemy360.sync.errors import ArchiveGuardTripped, RunLocked, SyncError
 from udemy360.sync.job import JobRequest, run_job
 from udemy360.sync.options import SyncOptions
 from udemy360.sync.report import COUNT_KEYS, JOBS, Job, ProgressSink, RunReport, as_job
+from udemy360.sync.statistics import NOT_SENT_STATUSES
 
 __all__ = [
     "COUNT_KEYS",
     "JOBS",
     "LOCK_TTL",
+    "NOT_SENT_STATUSES",
     "ArchiveGuardTripped",
     "Clients",
     "Job",

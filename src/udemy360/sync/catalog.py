@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -39,6 +39,7 @@ from udemy360.store import (
     ItemRow,
     ItemState,
     ItemUpdate,
+    tag_key,
 )
 from udemy360.sync.context import RunContext, chunks
 from udemy360.sync.plan import (
@@ -209,7 +210,7 @@ class CatalogRun:
             return
         live: dict[str, str] = {}
         async for tag in self.l360.iter_tags():
-            live.setdefault(tag.name.strip().lower(), tag.id)
+            live.setdefault(tag_key(tag.name), tag.id)
         live_ids = set(live.values())
         stored = self.store.tags.ids(self.conn)
         gone = {tag_id for tag_id in stored.values() if tag_id not in live_ids}
@@ -267,7 +268,8 @@ class CatalogRun:
     ) -> None:
         self.progress.start(task, None)
         async for page in pages:
-            tally.add_page(page.count, len(page.items), len(page.problems), page.skipped)
+            stop = page.stop.reason if page.stop is not None else None
+            tally.add_page(page.count, len(page.items), len(page.problems), page.skipped, stop=stop)
             self.ctx.listing_stopped(task, page.stop)
             await queue.put(_Listed(kind, page))
             self.progress.advance(task, len(page.items) + len(page.problems))
@@ -430,9 +432,7 @@ class CatalogRun:
         except Learning360AuthError:
             raise
         except Learning360Error as exc:
-            failed = self._failed(
-                item.model_copy(update={"course_id": course_id}), self.now(), str(exc)
-            )
+            failed = self._failed(replace(item, course_id=course_id), self.now(), str(exc))
             self.store.items.upsert(self.conn, [failed])
             self.ctx.item_error(item.kind, item.external_id, f"{step} failed: {exc}")
             if isinstance(exc, _OUTAGE) and self.ctx.budget.failed(step):
@@ -445,13 +445,13 @@ class CatalogRun:
     def _defer(self, item: SentItem, course_id: str, step: str) -> None:
         """Leave an item's restore or tags for the next run (its endpoint is out of budget)."""
         message = f"{step} not tried: the endpoint kept failing in this run"
-        failed = self._failed(item.model_copy(update={"course_id": course_id}), self.now(), message)
+        failed = self._failed(replace(item, course_id=course_id), self.now(), message)
         self.store.items.upsert(self.conn, [failed])
         self.tally.add("failed")
         self.tally.add(f"{step}_deferred")
 
     async def _ensure_tag(self, name: str) -> str:
-        key = name.strip().lower()
+        key = tag_key(name)
         async with self.tag_lock:
             tag_id = self.tag_ids.get(key)
             if tag_id is None:

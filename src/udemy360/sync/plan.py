@@ -68,9 +68,15 @@ class ListingTally:
     seen: int = 0
     pages: int = 0
     inconsistent: bool = False
+    cut_short: str | None = None
+    """Why the client stopped following ``next`` links that the server still gave, if it did."""
 
-    def add_page(self, count: int, items: int, problems: int, skipped: int) -> None:
-        """Account for one page of the listing."""
+    def add_page(
+        self, count: int, items: int, problems: int, skipped: int, *, stop: str | None = None
+    ) -> None:
+        """Account for one page of the listing (``stop``: the client stopped after it, why)."""
+        if stop is not None:
+            self.cut_short = stop
         if self.count is None:
             self.count = count
         elif self.count != count:
@@ -80,13 +86,16 @@ class ListingTally:
 
     @property
     def complete(self) -> bool:
-        """Whether sum(items + problems + skipped) equals the listing's count."""
-        return not self.inconsistent and self.seen == (self.count or 0)
+        """Whether sum(items + problems + skipped) equals the listing's count, and the server
+        offered no page beyond it (a ``count`` that lies low must not make records vanish)."""
+        return not self.inconsistent and self.cut_short is None and self.seen == (self.count or 0)
 
     def describe(self) -> str:
         """Say why the listing is (in)complete, for the report."""
         if self.inconsistent:
             return f"{self.name}: the total changed between pages"
+        if self.cut_short is not None:
+            return f"{self.name}: {self.cut_short}"
         return f"{self.name}: read {self.seen} of {self.count or 0} records"
 
 

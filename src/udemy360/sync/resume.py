@@ -3,18 +3,20 @@
 Each submitted batch is recorded with its bulk operation before the run waits for it (STYLE
 §4.7). The record holds, per item, exactly what recording its result needs — not the payload —
 so a run that resumes the operation after a crash records the results as the crashed run would
-have. Records are pydantic models serialised by field name under a version number: a record
-written by an older version (or damaged) reads back as ``None``, and the caller falls back to
-re-sending those items on the next listing (an idempotent upsert).
+have. Records are frozen dataclasses (cheap to build, 10,000 per batch), serialised by field
+name through pydantic under a version number: a record written by an older version (or
+damaged) reads back as ``None``, and the caller falls back to re-sending those items on the
+next listing (an idempotent upsert).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from udemy360.domain import ItemKind
 from udemy360.sync.plan import ItemAction
@@ -23,11 +25,8 @@ from udemy360.sync.plan import ItemAction
 RESUME_VERSION: Final = 2
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SentItem(_Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SentItem:
     """A catalog item in flight: what recording its upsert result needs."""
 
     external_id: str
@@ -44,14 +43,16 @@ class SentItem(_Record):
     """No store row before this run: 360Learning cannot have tags on it yet."""
 
 
-class SentArchive(_Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SentArchive:
     """A catalog item whose archiving is in flight."""
 
     external_id: str
     kind: ItemKind
 
 
-class SentStat(_Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SentStat:
     """A statistic in flight: the store row it becomes once 360Learning answers."""
 
     course: str
@@ -73,41 +74,51 @@ class SentStat(_Record):
         return (self.course, self.learner)
 
 
-class _Batch(_Record):
-    version: int = RESUME_VERSION
-
-
-class ItemBatch(_Batch):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemBatch:
     """The items of one catalog upsert."""
 
     items: tuple[SentItem, ...]
+    version: int = RESUME_VERSION
 
 
-class ArchiveBatch(_Batch):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchiveBatch:
     """The items of one archive operation."""
 
     items: tuple[SentArchive, ...]
+    version: int = RESUME_VERSION
 
 
-class StatBatch(_Batch):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatBatch:
     """The statistics of one statistics import."""
 
     items: tuple[SentStat, ...]
+    version: int = RESUME_VERSION
 
 
-_B = TypeVar("_B", bound=_Batch)
+Batch = ItemBatch | ArchiveBatch | StatBatch
+_B = TypeVar("_B", ItemBatch, ArchiveBatch, StatBatch)
+
+# pydantic writes and checks the records by field name only when a batch is stored or read
+_ADAPTERS: Final[dict[type[Batch], TypeAdapter[Batch]]] = {
+    kind: TypeAdapter(kind) for kind in (ItemBatch, ArchiveBatch, StatBatch)
+}
 
 
-def dump(batch: _Batch) -> dict[str, object]:
+def dump(batch: Batch) -> dict[str, object]:
     """The JSON-ready context stored with the bulk operation."""
-    return batch.model_dump(mode="json")
+    data: dict[str, object] = _ADAPTERS[type(batch)].dump_python(batch, mode="json")
+    return data
 
 
-def load(batch: type[_B], context: Mapping[str, object]) -> _B | None:
+def load(kind: type[_B], context: Mapping[str, object]) -> _B | None:
     """The batch stored with an operation; ``None`` when absent, older or damaged."""
     if context.get("version") != RESUME_VERSION:
         return None
     try:
-        return batch.model_validate(context)
+        batch = _ADAPTERS[kind].validate_python(context)
     except ValidationError:
         return None
+    return batch if isinstance(batch, kind) else None

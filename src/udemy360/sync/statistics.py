@@ -36,6 +36,7 @@ from udemy360.store import (
     ItemOutcome,
     ItemRow,
     ItemState,
+    LearnerDirectory,
     LearnerRow,
     LearnerUpdate,
     StatRow,
@@ -96,8 +97,14 @@ class StatisticsRun:
         self.batch: list[MappedStatistic] = []
         self.batch_prior: list[KnownStat | None] = []
         self.batch_users: list[str | None] = []
-        # whether 360Learning's users were read into the learner directory (needs users:read)
-        self.directory = False
+        # the learner directory as this run read it (None without users:read)
+        self.directory: LearnerDirectory | None = None
+        # the courses statistics may be sent for, with their defaultLang: read once per run
+        # (no catalog run can change them meanwhile: the connection's lease is ours)
+        self.courses: dict[str, str | None] = {}
+        # held and unmatched rows waiting to be written (one store call per batch, not per page)
+        self.waiting: list[StatUpdate] = []
+        self.submitting: asyncio.Task[None] | None = None
         self.langs: dict[str, str | None] = {}
         # sent from the store before the pull: the pull does not send them again unchanged
         self.resent: set[tuple[str, str]] = set()
@@ -145,7 +152,9 @@ class StatisticsRun:
     async def run(self, started: datetime) -> Status:
         """Read the learner directory, send what the store holds back, then pull Udemy's
         activity and send what changed."""
-        self.directory = await self._read_directory(started)
+        if await self._read_directory(started):
+            self.directory = await self.ctx.db(self.store.learners.snapshot, self.conn)
+        self.courses = await self.ctx.db(self._active_courses)
         if await self._resend_from_store():
             # held rows stored before payloads were kept: rebuild them from a full pull
             self.pull_all = True
@@ -166,6 +175,7 @@ class StatisticsRun:
                 self.progress.advance("statistics", len(page.items) + len(page.problems))
             if self.batch:
                 await self._send(tasks)
+        await self._flush_waiting()
         self.progress.finish("statistics")
         if self.pull_all and not self.dry_run:
             self._expire_unrebuildable(started)
@@ -242,7 +252,7 @@ class StatisticsRun:
         rows: Iterator[tuple[StatRow, str | None]] = self.store.stats.iter_resendable(
             self.conn, self.now(), max_attempts=MAX_STATISTIC_ATTEMPTS
         )
-        if self.directory:
+        if self.directory is not None:
             # rows waiting for their learner, sent as soon as the learner is in 360Learning
             waiting = ((row, None) for row in self.store.stats.iter_unmatched(self.conn))
             rows = itertools.chain(rows, waiting)
@@ -255,7 +265,7 @@ class StatisticsRun:
                         missing = True
                         continue
                     learner = learners.get(row.learner_mail)
-                    if self.directory and not _sendable(learner):
+                    if self.directory is not None and not _sendable(learner):
                         if row.state != StatState.UNMATCHED:
                             still_unmatched.append(_unmatched(row, learner, self.ctx.run_id))
                         continue
@@ -281,9 +291,9 @@ class StatisticsRun:
 
     def _resolve(self, mails: set[str]) -> dict[str, LearnerRow]:
         """The directory's entries for these Udemy emails (alias rules applied by the store)."""
-        if not self.directory or not mails:
+        if self.directory is None or not mails:
             return {}
-        return self.store.learners.resolve(self.conn, mails)
+        return self.directory.resolve(mails)
 
     async def _queue(
         self,
@@ -318,22 +328,13 @@ class StatisticsRun:
         ]
         self.tally.add("fetched", len(activity))
         keys = {(str(r.course_id), mail) for r, mail in activity if mail is not None}
-        known, courses, learners = await self.ctx.db(
-            self._lookup, keys, {str(r.course_id) for r, _ in activity}
-        )
-        held: list[StatUpdate] = []
-        unmatched: list[StatUpdate] = []
+        known, learners = await self.ctx.db(self._lookup, keys)
         seen_keys: set[tuple[str, str]] = set()
         for r, mail in activity:
             ext = str(r.course_id)
             row = known.get((ext, mail)) if mail else None
-            course = courses.get(ext)
-            course_known = course is not None and _course_active(course)
-            lang = (
-                await self._course_lang(ext, course.default_lang)
-                if course is not None and course_known
-                else None
-            )
+            course_known = ext in self.courses
+            lang = await self._course_lang(ext, self.courses[ext]) if course_known else None
             mapped = map_activity(
                 r, course_lang=lang, first_activity_at=row.first_activity_at if row else None
             )
@@ -351,9 +352,9 @@ class StatisticsRun:
                 continue  # just sent from the store, and Udemy has nothing newer
             prior = _known_stat(row) if row is not None else None
             learner = learners.get(key[1])
-            if course_known and self.directory and not _sendable(learner):
+            if course_known and self.directory is not None and not _sendable(learner):
                 # not sent: kept with its payload and sent once the learner is in 360Learning
-                self._unmatched_row(key, mapped, row, learner, unmatched)
+                self._unmatched_row(mapped, row, learner)
                 continue
             # an aliased learner is sent by user id: the hash compared is that of what is sent
             mapped, user_id = _for_learner(mapped, learner)
@@ -366,68 +367,68 @@ class StatisticsRun:
                 self.tally.add("unchanged")
             elif action == "hold":
                 self.tally.add("held")
-                held.append(
-                    StatUpdate(
-                        external_course_id=key[0],
-                        learner_mail=key[1],
-                        state=StatState.HELD,
-                        payload_hash=mapped.hash,
-                        first_activity_at=row.first_activity_at if row else None,
-                        completed=row.completed if row else False,
-                        run_id=self.ctx.run_id,
-                        # sent from the store once the course arrives (no re-pull needed)
-                        payload=mapped.statistic.model_dump(
-                            mode="json", by_alias=True, exclude_none=True
-                        ),
-                    )
-                )
+                # sent from the store once the course arrives (no re-pull needed)
+                self.waiting.append(_waiting(mapped, row, StatState.HELD, self.ctx.run_id))
             elif self.dry_run:
                 self.tally.add("would_send")
             else:
                 await self._queue(mapped, prior, user_id, tasks)
-        if (held or unmatched) and not self.dry_run:
-            await self.ctx.db(self.store.stats.upsert, self.conn, held + unmatched)
+        if len(self.waiting) >= _WAITING_FLUSH:
+            await self._flush_waiting()
+
+    async def _flush_waiting(self) -> None:
+        """Write the held and unmatched rows gathered so far (a dry run writes nothing)."""
+        # a learner's row may come on two pages: the last one wins, as page by page before
+        waiting = {(u.external_course_id, u.learner_mail): u for u in self.waiting}
+        self.waiting = []
+        if waiting and not self.dry_run:
+            await self.ctx.db(self.store.stats.upsert, self.conn, list(waiting.values()))
+
+    def _active_courses(self) -> dict[str, str | None]:
+        """The connection's courses statistics may be sent for, with their ``defaultLang``."""
+        return {
+            row.external_id: row.default_lang
+            for row in self.store.items.iter(self.conn, kind="course")
+            if _course_active(row)
+        }
 
     def _unmatched_row(
-        self,
-        key: tuple[str, str],
-        mapped: MappedStatistic,
-        row: StatRow | None,
-        learner: LearnerRow | None,
-        out: list[StatUpdate],
+        self, mapped: MappedStatistic, row: StatRow | None, learner: LearnerRow | None
     ) -> None:
         """Record a row of a learner 360Learning does not know (or deleted); send nothing."""
         if row is not None and row.state == StatState.UNMATCHED and row.payload_hash == mapped.hash:
             return  # already waiting with this very payload
         reason = _unmatched_reason(learner)
-        self.ctx.outcomes.append(ItemOutcome("statistic", key[0], "unmatched", reason, key[1]))
-        out.append(
-            StatUpdate(
-                external_course_id=key[0],
-                learner_mail=key[1],
-                state=StatState.UNMATCHED,
-                payload_hash=mapped.hash,
-                first_activity_at=row.first_activity_at if row else None,
-                completed=row.completed if row else False,
-                last_error=reason,
-                run_id=self.ctx.run_id,
-                payload=_wire(mapped),
-            )
-        )
+        course, mail = mapped.external_course_id, mapped.learner_mail
+        self.ctx.outcomes.append(ItemOutcome("statistic", course, "unmatched", reason, mail))
+        update = _waiting(mapped, row, StatState.UNMATCHED, self.ctx.run_id, reason)
+        self.waiting.append(update)
 
     def _lookup(
-        self, keys: set[tuple[str, str]], course_ids: set[str]
-    ) -> tuple[dict[tuple[str, str], StatRow], dict[str, ItemRow], dict[str, LearnerRow]]:
-        """One page's store reads: the known statistics, their courses and their learners."""
-        return (
-            self.store.stats.get(self.conn, keys),
-            self.store.items.get(self.conn, course_ids),
-            self._resolve({mail for _, mail in keys}),
-        )
+        self, keys: set[tuple[str, str]]
+    ) -> tuple[dict[tuple[str, str], StatRow], dict[str, LearnerRow]]:
+        """One page's store reads: the known statistics and their learners."""
+        return self.store.stats.get(self.conn, keys), self._resolve({mail for _, mail in keys})
 
     async def _send(self, tasks: asyncio.TaskGroup) -> None:
+        """Hand the batch to a background submit and go on reading.
+
+        At most one batch waits for its submit (a bulk slot, then the POST) while the next one
+        is built: reading Udemy never stalls on 360Learning, and memory stays bounded.
+        """
         batch, prior, users = self.batch, self.batch_prior, self.batch_users
         self.batch, self.batch_prior, self.batch_users = [], [], []
+        if self.submitting is not None:
+            await self.submitting
+        self.submitting = tasks.create_task(self._submit(batch, prior, users, tasks))
+
+    async def _submit(
+        self,
+        batch: Sequence[MappedStatistic],
+        prior: Sequence[KnownStat | None],
+        users: Sequence[str | None],
+        tasks: asyncio.TaskGroup,
+    ) -> None:
         stats: list[ExternalStatistic] = [m.statistic for m in batch]
         op = await self.l360.submit_statistics(self.options.integration_id, stats)
         del stats
@@ -522,12 +523,14 @@ class _Keep:
 
 _KEEP: Final = _Keep()
 
+#: Held and unmatched rows gathered before one store write.
+_WAITING_FLUSH = 2_000
 #: Users read per directory write, and stored rows resolved per directory lookup.
 _DIRECTORY_PAGE = 500
 #: Learners listed by name in a run's report (the CLI's ``learners unmatched`` lists all).
 _UNMATCHED_LISTED = 50
 #: User statuses (active, invited, deleted: core-api.openapi.json) whose rows are never sent.
-_NOT_SENT_STATUSES = frozenset({"deleted"})
+NOT_SENT_STATUSES = frozenset({"deleted"})
 
 
 def _batched(
@@ -540,13 +543,34 @@ def _batched(
 
 def _sendable(learner: LearnerRow | None) -> bool:
     """Whether statistics may be sent for a learner the directory resolved (or not)."""
-    return learner is not None and learner.status not in _NOT_SENT_STATUSES
+    return learner is not None and learner.status not in NOT_SENT_STATUSES
 
 
 def _unmatched_reason(learner: LearnerRow | None) -> str:
     if learner is None:
         return "no 360Learning user has this email (learner directory)"
     return f"the 360Learning user {learner.user_id} is {learner.status}"
+
+
+def _waiting(
+    mapped: MappedStatistic,
+    row: StatRow | None,
+    state: StatState,
+    run_id: int | None,
+    reason: str | None = None,
+) -> StatUpdate:
+    """A row not sent now (held for its course, or unmatched), kept with its payload."""
+    return StatUpdate(
+        external_course_id=mapped.external_course_id,
+        learner_mail=mapped.learner_mail,
+        state=state,
+        payload_hash=mapped.hash,
+        first_activity_at=row.first_activity_at if row else None,
+        completed=row.completed if row else False,
+        last_error=reason,
+        run_id=run_id,
+        payload=_wire(mapped),
+    )
 
 
 def _unmatched(row: StatRow, learner: LearnerRow | None, run_id: int | None) -> StatUpdate:

@@ -11,7 +11,7 @@ from tests.contract.plugin import SANDBOX_BASE_URL, FakeTime
 from udemy360.learning360 import IntegrationSettings, Learning360Client, Learning360Credentials
 from udemy360.sandbox.learning360 import Learning360Sandbox
 from udemy360.sandbox.udemy import UdemySandbox, UdemyTenant
-from udemy360.sync.admin.check import CheckReport, CheckRequest, run_checks
+from udemy360.sync.admin.check import USERS_READ_MISSING, CheckReport, CheckRequest, run_checks
 from udemy360.udemy import UdemyClient, UdemyCredentials
 
 UNKNOWN_ID = "aaaaaaaaaaaaaaaaaaaaaaaa"
@@ -229,3 +229,60 @@ class TestFailures:
         assert "udemy.client_secret" in report.get("udemy.credentials").detail
         assert "learning360.client_id" in report.get("360.credentials").detail
         assert not report.ok
+
+
+class TestUsersRead:
+    async def test_missing_users_read_is_a_warning_that_says_what_it_costs(
+        self,
+        udemy: UdemyClient,
+        l360_client: Learning360Client,
+        l360_sandbox: Learning360Sandbox,
+        integration_id: str,
+    ) -> None:
+        """Without users:read the verdict warns (no failure) and names every cost."""
+        l360_sandbox.set_scopes(set(l360_sandbox.world.credential.scopes) - {"users:read"})
+        report = await check(udemy, l360_client, request_for(l360_sandbox, integration_id))
+        verdict = report.get("360.scope.users:read")
+        assert verdict.status == "warn"
+        assert report.ok
+        assert verdict.detail == USERS_READ_MISSING
+        for cost in (
+            "cannot read the learner directory",
+            "only from 360Learning's per-item errors, after their statistics were sent",
+            "every day",
+            "as a failure when the error is in a form udemy360 does not know",
+            "alias rules ('udemy360 learners alias') match nobody",
+            "the owner's language cannot be read",
+        ):
+            assert cost in verdict.detail
+        assert verdict.fix is not None
+        assert "users:read" in verdict.fix
+        assert "learner directory" in verdict.fix
+        assert report.get("360.owner").status == "warn"
+
+    async def test_users_read_is_probed_without_an_owner(
+        self,
+        udemy: UdemyClient,
+        l360_client: Learning360Client,
+        l360_sandbox: Learning360Sandbox,
+        integration_id: str,
+    ) -> None:
+        """The scope is checked through the users listing, so a missing owner id hides nothing."""
+        l360_sandbox.set_scopes(set(l360_sandbox.world.credential.scopes) - {"users:read"})
+        request = request_for(l360_sandbox, integration_id, owner_id=None)
+        report = await check(udemy, l360_client, request)
+        assert report.get("360.scope.users:read").status == "warn"
+        assert report.get("360.owner").status == "fail"
+
+    async def test_granted_users_read_passes_once(
+        self,
+        udemy: UdemyClient,
+        l360_client: Learning360Client,
+        l360_sandbox: Learning360Sandbox,
+        integration_id: str,
+    ) -> None:
+        """With users:read granted, one verdict passes for it and mentions the directory."""
+        report = await check(udemy, l360_client, request_for(l360_sandbox, integration_id))
+        verdicts = [r for r in report.results if r.key == "360.scope.users:read"]
+        assert [v.status for v in verdicts] == ["pass"]
+        assert "learner directory" in verdicts[0].detail

@@ -3,7 +3,9 @@
 Each 360Learning scope is probed with a harmless call (a read, or a write aimed at an id that
 cannot exist, or a tag name that is already taken) and a 403 ``invalid_scope`` marks it missing.
 ``bulkOperations:read`` is checked although 360Learning's own checklist forgets it: without it the
-connector cannot poll its bulk operations (research/360learning-api.md §5).
+connector cannot poll its bulk operations (research/360learning-api.md §5). A missing
+``users:read`` is a warning, not a failure: the connector still runs, and the verdict says what
+it costs (no learner directory, no owner language).
 """
 
 from __future__ import annotations
@@ -37,6 +39,19 @@ Status = Literal["pass", "fail", "warn", "skip"]
 
 # An id no real object has: writes aimed at it are refused with a 404 when the scope is granted.
 PROBE_ID: Final = "000000000000000000000000"
+# A mail no user has (the .invalid TLD is reserved, RFC 2606): the users listing filtered by it
+# reads nothing, but is refused with 403 invalid_scope without users:read.
+PROBE_MAIL: Final = "scope-probe@udemy360.invalid"
+
+USERS_READ_MISSING: Final = (
+    "missing: statistics runs cannot read the learner directory, so a learner 360Learning does "
+    "not know is recognised only from 360Learning's per-item errors, after their statistics "
+    "were sent — every day, and as a failure when the error is in a form udemy360 does not "
+    "know; alias rules ('udemy360 learners alias') match nobody, since they apply through the "
+    "directory; and the owner's language cannot be read, so courses without a language of "
+    "their own are sent in English"
+)
+"""What running without ``users:read`` costs (sync/statistics.py, sync/catalog.py)."""
 
 CORE_SCOPES: Final = (
     "integrations:read",
@@ -202,7 +217,7 @@ _SCOPE_USE: Final = {
     "tags:read": "read tags (tag sync)",
     "tags:write": "create tags (tag sync)",
     "courses:write": "attach tags to courses and restore archived courses",
-    "users:read": "read the owner's language",
+    "users:read": "read the learner directory and the owner's language",
 }
 
 
@@ -226,6 +241,30 @@ async def _probe_scope(scope: str, call: Callable[[], Awaitable[object]]) -> Che
     except Learning360Error as exc:
         return CheckResult(key, label, "warn", f"could not verify: {exc}")
     return CheckResult(key, label, "pass", "granted")
+
+
+async def _users_read_verdict(l360: Learning360Client) -> CheckResult:
+    """Probe ``users:read`` with the listing statistics runs read the learner directory from.
+
+    Its absence is a warning, not a failure: the connector still works, at the cost said in
+    ``USERS_READ_MISSING``.
+    """
+    key, label = "360.scope.users:read", "Scope users:read"
+    try:
+        users = l360.iter_users(mail=PROBE_MAIL)
+        try:
+            await anext(users, None)
+        finally:
+            await _close(users)
+    except Learning360ScopeError:
+        fix = (
+            "add users:read to the API v2 credentials in 360Learning (Settings → API v2); it is "
+            f"needed to {_SCOPE_USE['users:read']}"
+        )
+        return CheckResult(key, label, "warn", USERS_READ_MISSING, fix)
+    except Learning360Error as exc:
+        return CheckResult(key, label, "warn", f"could not verify: {exc}")
+    return CheckResult(key, label, "pass", "granted: statistics runs read the learner directory")
 
 
 async def check_learning360(l360: Learning360Client, request: CheckRequest) -> list[CheckResult]:
@@ -262,6 +301,8 @@ async def check_learning360(l360: Learning360Client, request: CheckRequest) -> l
     for scope, call in _scope_probes(l360, request, first_tag):
         results.append(await _probe_scope(scope, call))
 
+    results.append(await _users_read_verdict(l360))
+
     # Owner: GET /users/{id} (needs users:read, which also gives the owner's language).
     owner_key, owner_label = "360.owner", "Owner (author)"
     if not request.owner_id:
@@ -271,19 +312,9 @@ async def check_learning360(l360: Learning360Client, request: CheckRequest) -> l
             user = await l360.get_user(request.owner_id)
         except Learning360ScopeError:
             results.append(
-                CheckResult(
-                    "360.scope.users:read",
-                    "Scope users:read",
-                    "warn",
-                    "missing: courses without a language fall back to English",
-                    "add users:read to the API v2 credentials",
-                )
-            )
-            results.append(
                 CheckResult(owner_key, owner_label, "warn", "not verified (needs users:read)")
             )
         except Learning360NotFound:
-            results.append(CheckResult("360.scope.users:read", "Scope users:read", "pass", "ok"))
             results.append(
                 CheckResult(
                     owner_key,
@@ -296,7 +327,6 @@ async def check_learning360(l360: Learning360Client, request: CheckRequest) -> l
         except Learning360Error as exc:
             results.append(CheckResult(owner_key, owner_label, "warn", f"could not verify: {exc}"))
         else:
-            results.append(CheckResult("360.scope.users:read", "Scope users:read", "pass", "ok"))
             lang = f", language {user.lang}" if user.lang else ""
             results.append(
                 CheckResult(owner_key, owner_label, "pass", f"{user.mail or user.id}{lang}")
