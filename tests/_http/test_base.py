@@ -7,6 +7,7 @@ never trips them; the deadline bounds the whole attempt. Deadlines here are real
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -138,3 +139,12 @@ class TestDeadline:
                 with pytest.raises(Learning360TransportError, match="deadline"):
                     await client.check_token()
             assert dict(client.call_counts) == {TOKEN: 2}
+
+
+async def test_httpcore_detects_asyncio_without_a_failing_import() -> None:
+    """sniffio is installed: httpcore's per-request check of the async library is a lookup."""
+    from httpcore._synchronization import current_async_library
+
+    assert current_async_library() == "asyncio"
+    # without sniffio httpcore answers "asyncio" too, but retries the import on every request
+    assert "sniffio" in sys.modules

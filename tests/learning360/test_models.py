@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import udemy360.learning360 as learning360
@@ -16,6 +19,7 @@ from udemy360.learning360 import (
     Learning360Credentials,
     format_timestamp,
 )
+from udemy360.learning360.models import ImportExternalStatisticsBody
 
 
 class TestLanguageCodes:
@@ -82,6 +86,32 @@ class TestExternalStatistic:
         data = {**statistic("1", "a@example.com").model_dump(), field: value}
         with pytest.raises(ValidationError):
             ExternalStatistic.model_validate(data)
+
+    @settings(max_examples=500, deadline=None)
+    @given(
+        moment=st.datetimes(
+            min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31), timezones=st.just(UTC)
+        ),
+        offset=st.integers(min_value=-86_399, max_value=86_399),
+    )
+    def test_format_timestamp_is_isoformat_in_milliseconds(self, moment, offset):
+        """The fast formatting writes what isoformat writes in UTC, milliseconds truncated."""
+        local = moment.astimezone(timezone(timedelta(seconds=offset)))
+        reference = moment.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
+        assert format_timestamp(local) == reference
+        assert format_timestamp(moment) == reference
+
+    def test_wire_bytes_are_the_wire_form(self):
+        """A body written in one pass is the document to_json gives, timestamps included."""
+        paris = timezone(timedelta(hours=2))
+        stat = statistic("1", "Zoë@example.com").model_copy(
+            update={"last_activity_at": datetime(2025, 7, 2, 11, 30, 0, 987654, tzinfo=paris)}
+        )
+        body = ImportExternalStatisticsBody(input=[stat, statistic("2", "b@example.com")])
+        raw = body.to_json_bytes()
+        assert json.loads(raw) == body.to_json()
+        assert b'"lastActivityAt":"2025-07-02T09:30:00.987Z"' in raw
+        assert json.loads(course(1).to_json_bytes()) == course(1).to_json()
 
     def test_format_timestamp_needs_timezone(self):
         """format_timestamp refuses naive datetimes."""

@@ -93,6 +93,14 @@ class TestListingTally:
         assert not tally.complete
         assert "next ignored" in tally.describe()
 
+    def test_a_listing_cut_short_stops_only_an_archive(self) -> None:
+        """Read up to its count, a listing that offered more syncs, but archives nothing."""
+        tally = ListingTally("courses")
+        tally.add_page(2, items=2, problems=0, skipped=0, stop="next ignored")
+        check_archive(0, 10, listings=[tally], max_share=0.1, allow_mass_archive=False)
+        with pytest.raises(ArchiveGuardTripped, match="next ignored"):
+            check_archive(1, 10, listings=[tally], max_share=0.1, allow_mass_archive=True)
+
 
 class TestCheckArchive:
     def _complete(self) -> list[ListingTally]:

@@ -8,7 +8,6 @@ policy, error translation, call counting.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
@@ -252,7 +251,7 @@ class Learning360Client(ApiClient):
     ) -> httpx.Response:
         endpoint = f"{method} {template}"
         target = url or template.format(**{k: quote(v, safe="") for k, v in (path or {}).items()})
-        content = json.dumps(body.to_json()).encode() if body is not None else None
+        content = body.to_json_bytes() if body is not None else None
         limiter = self._reads if method == "GET" else self._writes
 
         async def attempt() -> httpx.Response:

@@ -112,7 +112,12 @@ def check_archive(
     Only a complete listing may archive anything (research/anchors.md §7.1); above
     ``max_share`` of the active items the run refuses unless explicitly overridden.
     """
-    incomplete = [t.describe() for t in listings if not t.complete]
+    # a listing whose every counted record was read, but whose server still offered pages, is
+    # complete enough to sync and too doubtful to archive from: it stops only an archive
+    doubtful = would_archive > 0 and any(t.cut_short is not None for t in listings)
+    incomplete = [t.describe() for t in listings if not t.complete and t.cut_short is None]
+    if doubtful:
+        incomplete += [t.describe() for t in listings if t.cut_short is not None]
     if incomplete:
         raise ArchiveGuardTripped(
             reason="incomplete_listing",
