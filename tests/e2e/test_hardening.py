@@ -152,6 +152,15 @@ class TestPoisonRecords:
         assert stats.status == "succeeded"
         assert stats.unmatched == (("x\ufffdy@example.com", 1),)
 
+    async def test_control_characters_sent_as_short_json_escapes(self, make: MakeEnv) -> None:
+        """A page whose only control characters are JSON's ``\\b`` and ``\\f`` escapes (once
+        judged safe text and passed on) is made safe like any other."""
+        env = await make(learners=10)
+        env.udemy_sb.faults.listing(COURSES, [course_record(COURSE, title="Data\x0cScience\x08")])
+        report = await env.courses()
+        assert report.status == "succeeded"
+        assert env.course(EXT)["name"] == "DataScience"
+
     async def test_video_minutes_beyond_a_float_in_milliseconds(self, make: MakeEnv) -> None:
         """1e306 watched minutes (whose milliseconds overflow a float and once crashed every
         statistics run) are sent as an unknown time spent."""
@@ -191,20 +200,20 @@ class TestHostilePages:
         self, make: MakeEnv, repeat: bool
     ) -> None:
         """A server that ignores page_size and links to a next page for ever (once followed
-        22,572 pages in 60 s) is read up to its count, in bounded pages, and left."""
+        22,572 pages in 60 s) is read up to its count, in bounded pages, and left: what it
+        listed syncs, but a listing cut short archives nothing."""
         env = await make(courses=30)
         env.udemy_sb.faults.ignore_page_size(COURSES, 7).endless_next(COURSES, repeat=repeat)
         report = await env.courses()
-        assert report.status == "succeeded"
-        assert report.counts["created"] == 30
+        assert (report.status, report.counts["created"]) == ("succeeded", 30)
         assert env.udemy_sb.requests.count(COURSES) == 5  # 30 records, 7 a page
         env.next_day()
+        env.udemy_sb.tenant.retire_course(COURSE)
         report = await env.courses()
-        assert (report.status, report.counts["unchanged"], report.counts["archived"]) == (
-            "succeeded",
-            30,
-            0,
-        )
+        assert report.status == "failed"
+        assert any("listing incomplete, nothing archived" in e for e in report.errors)
+        assert (report.counts["unchanged"], report.counts["archived"]) == (29, 0)
+        assert EXT in env.active_external_ids()
 
     async def test_a_count_the_pages_never_reach_ends_on_an_empty_page(self, make: MakeEnv) -> None:
         """A count above what the server has, with endless empty pages, stops at the first
@@ -236,13 +245,16 @@ class TestHostilePages:
     async def test_a_count_that_lies_low_on_every_page_archives_nothing(
         self, make: MakeEnv
     ) -> None:
-        """A count below the records a server still links to must not archive the rest."""
+        """A count below the records a server still links to (once read as a complete listing
+        whose tail was archived) leaves the listing incomplete: nothing is archived."""
         env = await make(courses=105, learning_paths=0)
         assert (await env.courses()).counts["created"] == 105
         env.next_day()
         env.udemy_sb.faults.envelope(COURSES, 1, count=100)
         env.udemy_sb.faults.envelope(COURSES, 2, count=100)
         report = await env.courses()
+        assert report.status == "failed"
+        assert any("listing incomplete, nothing archived" in e for e in report.errors)
         assert report.counts["archived"] == 0
         assert len(env.active_external_ids()) == 105
 
@@ -317,10 +329,17 @@ class TestUrls:
 
 class TestTagNames:
     async def test_categories_equal_once_case_folded_share_one_tag(self, make: MakeEnv) -> None:
-        """Two categories 360Learning takes for one tag name do not fail a course every day."""
+        """Categories equal once case-folded, as 360Learning compares tag names, share one tag
+        (compared lower-cased, 'STRASSE' was refused beside 'Straße' and failed every day)."""
         env = await make(courses=3, tags_enabled=True)
         no_primary = {"primary_category": None, "primary_subcategory": None}
         env.udemy_sb.tenant.change_course(ID_BASE, categories=["Straße"], **no_primary)
         env.udemy_sb.tenant.change_course(ID_BASE + 1, categories=["STRASSE"], **no_primary)
-        report = await env.courses()
-        assert report.status == "succeeded", report.errors
+        for day in range(2):
+            report = await env.courses()
+            assert report.status == "succeeded", report.errors
+            assert report.counts["created" if day == 0 else "unchanged"] == 3
+            env.next_day()
+        tags = env.lms.world.course_tags
+        [tag] = tags[str(env.course(str(ID_BASE))["_id"])]
+        assert tags[str(env.course(str(ID_BASE + 1))["_id"])] == [tag]
