@@ -96,15 +96,6 @@ class CatalogRun:
 
     def __init__(self, ctx: RunContext, *, allow_mass_archive: bool = False) -> None:
         self.ctx = ctx
-        self.store = ctx.store
-        self.udemy = ctx.udemy
-        self.l360 = ctx.l360
-        self.options = ctx.options
-        self.conn = ctx.conn
-        self.tally = ctx.tally
-        self.dry_run = ctx.dry_run
-        self.now = ctx.now
-        self.progress = ctx.progress
         self.allow_mass_archive = allow_mass_archive
         self.listings: list[ListingTally] = []
         self.tag_ids: dict[str, str] = {}
@@ -131,8 +122,8 @@ class CatalogRun:
             ids = [a.external_id for a in archived.items]
             outcomes = await self._results(pending.op_id, ids)
             done = [ext for ext in ids if (o := outcomes.get(ext)) is not None and o.ok]
-            self.store.items.mark_archived(self.conn, done, self.now())
-            self.tally.add("archived", len(done))
+            self.ctx.store.items.mark_archived(self.ctx.conn, done, self.ctx.now())
+            self.ctx.tally.add("archived", len(done))
             return
         batch = load(ItemBatch, pending.context)
         if batch is None:
@@ -145,13 +136,13 @@ class CatalogRun:
     async def run(self, started: datetime) -> Status:
         """Stream the listings, send what changed, then archive what left Udemy."""
         ctx = MappingContext(
-            account_name=self.options.account_name,
+            account_name=self.ctx.options.account_name,
             owner_lang=await self._owner_lang(),
-            tags_enabled=self.options.tags_enabled,
-            learning_paths_enabled=self.options.learning_paths_enabled,
-            launch_hosts=self.options.launch_hosts,
+            tags_enabled=self.ctx.options.tags_enabled,
+            learning_paths_enabled=self.ctx.options.learning_paths_enabled,
+            launch_hosts=self.ctx.options.launch_hosts,
         )
-        if self.options.tags_enabled:
+        if self.ctx.options.tags_enabled:
             await self._load_tags()
         seen_at = self._seen_marker(started)
         self.seen_at = seen_at
@@ -163,9 +154,9 @@ class CatalogRun:
 
     async def _results(self, op_id: str, sent: Sequence[str]) -> BulkOutcome[str]:
         """An operation's per-item results, paired with the external ids sent."""
-        outcome = await self.l360.get_course_results(op_id, sent)
+        outcome = await self.ctx.l360.get_course_results(op_id, sent)
         if outcome.unpaired:
-            self.tally.error(
+            self.ctx.tally.error(
                 f"bulk operation {op_id}: {len(outcome.unpaired)} result(s) did not match what"
                 " was sent; the items they leave without a result are retried"
             )
@@ -178,14 +169,14 @@ class CatalogRun:
         goes on with no owner language (courses without a locale get ``en``) and says so.
         """
         try:
-            owner = await self.l360.get_user(self.options.owner_id)
+            owner = await self.ctx.l360.get_user(self.ctx.options.owner_id)
         except (Learning360ScopeError, Learning360NotFound) as exc:
             message = (
                 f"could not read the owner's language ({exc}); courses without a language "
                 "of their own are sent in English"
             )
             logger.warning(message)
-            self.tally.error(message)
+            self.ctx.tally.error(message)
             return None
         return owner.lang
 
@@ -195,7 +186,7 @@ class CatalogRun:
         The archive diff counts an item as seen only if it carries this run's mark, so no
         earlier run (even one whose clock ran ahead) can make a vanished item look seen.
         """
-        latest = self.store.items.max_seen_at(self.conn)
+        latest = self.ctx.store.items.max_seen_at(self.ctx.conn)
         if latest is None or latest < started:
             return started
         return latest + timedelta(milliseconds=1)
@@ -209,14 +200,14 @@ class CatalogRun:
         if self.tags_loaded and not again:
             return
         live: dict[str, str] = {}
-        async for tag in self.l360.iter_tags():
+        async for tag in self.ctx.l360.iter_tags():
             live.setdefault(tag_key(tag.name), tag.id)
         live_ids = set(live.values())
-        stored = self.store.tags.ids(self.conn)
+        stored = self.ctx.store.tags.ids(self.ctx.conn)
         gone = {tag_id for tag_id in stored.values() if tag_id not in live_ids}
-        if gone and not self.dry_run:
+        if gone and not self.ctx.dry_run:
             logger.info("forgetting %d tag(s) deleted in 360Learning", len(gone))
-            self.store.tags.delete(self.conn, gone)
+            self.ctx.store.tags.delete(self.ctx.conn, gone)
         self.stored_tags = {key: tag_id for key, tag_id in stored.items() if tag_id in live_ids}
         self.tag_ids = {**self.stored_tags, **live}
         self.tags_loaded = True
@@ -236,12 +227,12 @@ class CatalogRun:
         readers = 1
         async with asyncio.TaskGroup() as reading:
             reading.create_task(
-                self._read("course", "courses", self.udemy.iter_course_pages(), courses, queue)
+                self._read("course", "courses", self.ctx.udemy.iter_course_pages(), courses, queue)
             )
-            if self.options.learning_paths_enabled:
+            if self.ctx.options.learning_paths_enabled:
                 paths = ListingTally("learning paths")
                 self.listings.append(paths)
-                pages = self.udemy.iter_learning_path_pages()
+                pages = self.ctx.udemy.iter_learning_path_pages()
                 reading.create_task(
                     self._read("learning_path", "learning paths", pages, paths, queue)
                 )
@@ -266,14 +257,14 @@ class CatalogRun:
         tally: ListingTally,
         queue: asyncio.Queue[_Listed | None],
     ) -> None:
-        self.progress.start(task, None)
+        self.ctx.progress.start(task, None)
         async for page in pages:
             stop = page.stop.reason if page.stop is not None else None
             tally.add_page(page.count, len(page.items), len(page.problems), page.skipped, stop=stop)
             self.ctx.listing_stopped(task, page.stop)
             await queue.put(_Listed(kind, page))
-            self.progress.advance(task, len(page.items) + len(page.problems))
-        self.progress.finish(task)
+            self.ctx.progress.advance(task, len(page.items) + len(page.problems))
+        self.ctx.progress.finish(task)
         await queue.put(None)
 
     async def _page(
@@ -285,7 +276,7 @@ class CatalogRun:
         seen_at: datetime,
         tasks: asyncio.TaskGroup,
     ) -> None:
-        self.tally.add("fetched", len(mapped) + len(problems))
+        self.ctx.tally.add("fetched", len(mapped) + len(problems))
         for problem in problems:
             record_id = getattr(problem, "record_id", None) or "?"
             self.ctx.item_error(
@@ -300,12 +291,12 @@ class CatalogRun:
                     seen.append(m.external_id)
         # seen marks drive the archive diff; a dry run keeps them in memory instead, so the
         # store it leaves behind is the one the next real run would have found anyway
-        if self.dry_run:
+        if self.ctx.dry_run:
             self.dry_seen.update(seen)
-            known = self.store.items.get(self.conn, [m.external_id for m in good])
+            known = self.ctx.store.items.get(self.ctx.conn, [m.external_id for m in good])
         else:
             known = await self.ctx.db(self._mark_and_lookup, seen, good, seen_at)
-        now = self.now()
+        now = self.ctx.now()
         langs: dict[str, str] = {}
         for m in good:
             row = known.get(m.external_id)
@@ -314,31 +305,31 @@ class CatalogRun:
             if row is not None and action != "deferred" and row.default_lang is None:
                 langs[m.external_id] = m.payload.default_lang  # rows from older versions
             if action == "unchanged":
-                self.tally.add("unchanged")
+                self.ctx.tally.add("unchanged")
             elif action == "deferred":
-                self.tally.add("deferred")
-            elif self.dry_run:
-                self.tally.add(f"would_{action}")
+                self.ctx.tally.add("deferred")
+            elif self.ctx.dry_run:
+                self.ctx.tally.add(f"would_{action}")
             else:
                 self.buffer.append(m.payload)
                 self.buffer_items.append(_sent_item(m, action, item))
-                if len(self.buffer) >= self.options.course_batch_size:
+                if len(self.buffer) >= self.ctx.options.course_batch_size:
                     await self._send(tasks)
-        if langs and not self.dry_run:
-            self.store.items.set_default_langs(self.conn, langs)
+        if langs and not self.ctx.dry_run:
+            self.ctx.store.items.set_default_langs(self.ctx.conn, langs)
 
     def _mark_and_lookup(
         self, seen: Sequence[str], good: Sequence[MappedCourse], seen_at: datetime
     ) -> dict[str, ItemRow]:
         """One page's store work: mark what the listing holds, read what the store knows."""
-        self.store.items.mark_seen(self.conn, seen, seen_at)
-        return self.store.items.get(self.conn, [m.external_id for m in good])
+        self.ctx.store.items.mark_seen(self.ctx.conn, seen, seen_at)
+        return self.ctx.store.items.get(self.ctx.conn, [m.external_id for m in good])
 
     async def _send(self, tasks: asyncio.TaskGroup) -> None:
         payloads, sent = self.buffer, self.buffer_items
         self.buffer, self.buffer_items = [], []
         # blocks while the client's bulk slots are busy: that is what bounds memory
-        op = await self.l360.submit_courses(self.options.integration_id, payloads)
+        op = await self.ctx.l360.submit_courses(self.ctx.options.integration_id, payloads)
         del payloads  # the payloads are sent: only the small per-item records stay in flight
         await self.ctx.record_operation(
             "courses", op, len(sent), dump(ItemBatch(items=tuple(sent)))
@@ -353,7 +344,7 @@ class CatalogRun:
 
     async def _record_batch(self, items: Sequence[SentItem], by_id: BulkOutcome[str]) -> None:
         """Record a finished upsert's results, then restore and tag the accepted items."""
-        now = self.now()
+        now = self.ctx.now()
         updates: list[ItemUpdate] = []
         accepted: list[tuple[SentItem, str]] = []
         for item in items:
@@ -377,15 +368,17 @@ class CatalogRun:
                 )
                 accepted.append((item, course_id))
                 if item.action != "restore":
-                    self.tally.add("created" if item.action == "create" else "updated")
+                    self.ctx.tally.add("created" if item.action == "create" else "updated")
             else:
                 message = result.error.message if result and result.error else "no result"
                 updates.append(self._failed(item, now, message))
                 self.ctx.item_error(item.kind, item.external_id, message)
-        await self.ctx.db(self.store.items.upsert, self.conn, updates)
+        await self.ctx.db(self.ctx.store.items.upsert, self.ctx.conn, updates)
         del updates
         for item, course_id in accepted:
-            if item.action == "restore" or (self.options.tags_enabled and item.kind == "course"):
+            if item.action == "restore" or (
+                self.ctx.options.tags_enabled and item.kind == "course"
+            ):
                 await self._after_upsert(item, course_id)
         self.ctx.flush_outcomes()
 
@@ -402,7 +395,7 @@ class CatalogRun:
             payload_hash=None,  # forces a resend once the retry time has come
             course_id=item.course_id,
             attempts=attempts,
-            next_retry_at=next_retry_at(attempts, now, self.options.retry_failed_after),
+            next_retry_at=next_retry_at(attempts, now, self.ctx.options.retry_failed_after),
             video_url=item.video_url,
             seen_at=self.seen_at,
         )
@@ -421,10 +414,12 @@ class CatalogRun:
             if item.action == "restore":
                 if not self.ctx.budget.open("restore"):
                     return self._defer(item, course_id, "restore")
-                await self.l360.set_course_archived(course_id, False)
-                self.store.items.mark_restored(self.conn, [item.external_id], self.now())
-                self.tally.add("restored")
-            if self.options.tags_enabled and item.kind == "course":
+                await self.ctx.l360.set_course_archived(course_id, False)
+                self.ctx.store.items.mark_restored(
+                    self.ctx.conn, [item.external_id], self.ctx.now()
+                )
+                self.ctx.tally.add("restored")
+            if self.ctx.options.tags_enabled and item.kind == "course":
                 step = "tags"
                 if not self.ctx.budget.open("tags"):
                     return self._defer(item, course_id, "tags")
@@ -432,11 +427,11 @@ class CatalogRun:
         except Learning360AuthError:
             raise
         except Learning360Error as exc:
-            failed = self._failed(replace(item, course_id=course_id), self.now(), str(exc))
-            self.store.items.upsert(self.conn, [failed])
+            failed = self._failed(replace(item, course_id=course_id), self.ctx.now(), str(exc))
+            self.ctx.store.items.upsert(self.ctx.conn, [failed])
             self.ctx.item_error(item.kind, item.external_id, f"{step} failed: {exc}")
             if isinstance(exc, _OUTAGE) and self.ctx.budget.failed(step):
-                self.tally.error(
+                self.ctx.tally.error(
                     f"360Learning's {step} endpoint kept failing: this run stops calling it; "
                     "the remaining items are retried by the next run"
                 )
@@ -445,22 +440,22 @@ class CatalogRun:
     def _defer(self, item: SentItem, course_id: str, step: str) -> None:
         """Leave an item's restore or tags for the next run (its endpoint is out of budget)."""
         message = f"{step} not tried: the endpoint kept failing in this run"
-        failed = self._failed(replace(item, course_id=course_id), self.now(), message)
-        self.store.items.upsert(self.conn, [failed])
-        self.tally.add("failed")
-        self.tally.add(f"{step}_deferred")
+        failed = self._failed(replace(item, course_id=course_id), self.ctx.now(), message)
+        self.ctx.store.items.upsert(self.ctx.conn, [failed])
+        self.ctx.tally.add("failed")
+        self.ctx.tally.add(f"{step}_deferred")
 
     async def _ensure_tag(self, name: str) -> str:
         key = tag_key(name)
         async with self.tag_lock:
             tag_id = self.tag_ids.get(key)
             if tag_id is None:
-                tag = await self.l360.create_tag(name.strip())
+                tag = await self.ctx.l360.create_tag(name.strip())
                 tag_id = tag.id
                 self.tag_ids[key] = tag_id
-                self.tally.add("tags_created")
+                self.ctx.tally.add("tags_created")
             if self.stored_tags.get(key) != tag_id:
-                self.store.tags.save(self.conn, name.strip(), tag_id)
+                self.ctx.store.tags.save(self.ctx.conn, name.strip(), tag_id)
                 self.stored_tags[key] = tag_id
             return tag_id
 
@@ -471,12 +466,12 @@ class CatalogRun:
             if item.is_new:
                 current: list[str] = []  # created by this very batch: it cannot carry tags yet
             else:
-                current = [t.tag_id for t in await self.l360.get_course_tags(course_id)]
-            ours = self.store.tags.attached(self.conn, item.external_id)
+                current = [t.tag_id for t in await self.ctx.l360.get_course_tags(course_id)]
+            ours = self.ctx.store.tags.attached(self.ctx.conn, item.external_id)
             plan = plan_course_tags(current, ours, wanted)
             if plan.changed:
                 try:
-                    await self.l360.replace_course_tags(course_id, plan.tag_ids)
+                    await self.ctx.l360.replace_course_tags(course_id, plan.tag_ids)
                 except Learning360NotFound as exc:
                     if exc.code != "tagNotFound" or attempt == 2:
                         raise
@@ -485,23 +480,23 @@ class CatalogRun:
                     async with self.tag_lock:
                         await self._load_tags(again=True)
                     continue
-                self.tally.add("tagged")
-            self.store.tags.set_attached(self.conn, item.external_id, plan.ours)
+                self.ctx.tally.add("tagged")
+            self.ctx.store.tags.set_attached(self.ctx.conn, item.external_id, plan.ours)
             return
 
     async def _archive(self, seen_at: datetime) -> None:
         kinds: tuple[ItemKind, ...] = (
-            ("course", "learning_path") if self.options.learning_paths_enabled else ("course",)
+            ("course", "learning_path") if self.ctx.options.learning_paths_enabled else ("course",)
         )
         unseen: list[str] = []
         kinds_by_id: dict[str, ItemKind] = {}
         active = 0
         for kind in kinds:
-            for row in self.store.items.iter(self.conn, kind=kind):
+            for row in self.ctx.store.items.iter(self.ctx.conn, kind=kind):
                 if row.state == ItemState.ARCHIVED or row.course_id is None:
                     continue
                 active += 1
-                if self.dry_run:
+                if self.ctx.dry_run:
                     if row.external_id not in self.dry_seen:
                         unseen.append(row.external_id)
                 elif row.seen_at is None or row.seen_at < seen_at:
@@ -511,16 +506,16 @@ class CatalogRun:
             len(unseen),
             active,
             listings=self.listings,
-            max_share=self.options.max_archive_share,
+            max_share=self.ctx.options.max_archive_share,
             allow_mass_archive=self.allow_mass_archive,
         )
         if not unseen:
             return
-        if self.dry_run:
-            self.tally.add("would_archive", len(unseen))
+        if self.ctx.dry_run:
+            self.ctx.tally.add("would_archive", len(unseen))
             return
-        for chunk in chunks(unseen, self.options.archive_batch_size):
-            op = await self.l360.submit_archive(self.options.integration_id, chunk)
+        for chunk in chunks(unseen, self.ctx.options.archive_batch_size):
+            op = await self.ctx.l360.submit_archive(self.ctx.options.integration_id, chunk)
             sent = ArchiveBatch(
                 items=tuple(SentArchive(external_id=e, kind=kinds_by_id[e]) for e in chunk)
             )
@@ -528,9 +523,9 @@ class CatalogRun:
             ended = await self.ctx.wait(op)
             by_id = await self._results(op.id, chunk)
             done = [ext for ext in chunk if (r := by_id.get(ext)) is not None and r.ok]
-            self.store.items.mark_archived(self.conn, done, self.now())
+            self.ctx.store.items.mark_archived(self.ctx.conn, done, self.ctx.now())
             self.ctx.finish_operation(op.id, ended.status)
-            self.tally.add("archived", len(done))
+            self.ctx.tally.add("archived", len(done))
             for ext in chunk:
                 r = by_id.get(ext)
                 if r is None or not r.ok:

@@ -82,15 +82,6 @@ class StatisticsRun:
 
     def __init__(self, ctx: RunContext, *, full: bool | None = None) -> None:
         self.ctx = ctx
-        self.store = ctx.store
-        self.udemy = ctx.udemy
-        self.l360 = ctx.l360
-        self.options = ctx.options
-        self.conn = ctx.conn
-        self.tally = ctx.tally
-        self.dry_run = ctx.dry_run
-        self.now = ctx.now
-        self.progress = ctx.progress
         self.requested_full = full
         self.pull_all = False
         self.from_date: datetime | None = None
@@ -111,17 +102,17 @@ class StatisticsRun:
 
     def decide_full(self, started: datetime) -> bool:
         """Full on request, else weekly; a run with no successful predecessor pulls everything."""
-        last = self.store.runs.last_successful(self.conn, "stats")
+        last = self.ctx.store.runs.last_successful(self.ctx.conn, "stats")
         if self.requested_full is not None:
             full = self.requested_full
         else:
-            last_full = self.store.runs.last_successful(self.conn, "stats", full=True)
-            every = timedelta(days=self.options.full_stats_every_days)
+            last_full = self.ctx.store.runs.last_successful(self.ctx.conn, "stats", full=True)
+            every = timedelta(days=self.ctx.options.full_stats_every_days)
             full = last_full is None or started - last_full.started_at >= every
         if full or last is None:
             self.pull_all = True
         else:
-            self.from_date = last.started_at - timedelta(days=self.options.stats_overlap_days)
+            self.from_date = last.started_at - timedelta(days=self.ctx.options.stats_overlap_days)
         return full
 
     async def resume(self, pending: BulkOpRow) -> None:
@@ -130,10 +121,10 @@ class StatisticsRun:
         if batch is None:
             return  # recorded by an older version: the next pull sends them once more
         results = await self._results(pending.op_id, batch.items)
-        now = self.now()
+        now = self.ctx.now()
         # the payloads were not kept with the operation: a failed row is rebuilt by a pull
         updates = [self._outcome(s, result, None, now) for s, result in results]
-        await self.ctx.db(self.store.stats.upsert, self.conn, updates)
+        await self.ctx.db(self.ctx.store.stats.upsert, self.ctx.conn, updates)
         self.ctx.flush_outcomes()
 
     async def _results(
@@ -141,9 +132,9 @@ class StatisticsRun:
     ) -> list[tuple[SentStat, ItemResult[StatisticKey]]]:
         """An operation's per-item results, each with the statistic it was sent for."""
         keys = [_wire_key(s) for s in sent]
-        outcome = await self.l360.get_statistic_results(op_id, keys)
+        outcome = await self.ctx.l360.get_statistic_results(op_id, keys)
         if outcome.unpaired:
-            self.tally.error(
+            self.ctx.tally.error(
                 f"bulk operation {op_id}: {len(outcome.unpaired)} result(s) did not match what"
                 " was sent; the statistics they leave without a result are retried"
             )
@@ -153,31 +144,31 @@ class StatisticsRun:
         """Read the learner directory, send what the store holds back, then pull Udemy's
         activity and send what changed."""
         if await self._read_directory(started):
-            self.directory = await self.ctx.db(self.store.learners.snapshot, self.conn)
+            self.directory = await self.ctx.db(self.ctx.store.learners.snapshot, self.ctx.conn)
         self.courses = await self.ctx.db(self._active_courses)
         if await self._resend_from_store():
             # held rows stored before payloads were kept: rebuild them from a full pull
             self.pull_all = True
             self.from_date = None
         from_date = None if self.pull_all or self.from_date is None else self.from_date.date()
-        self.progress.start("statistics", None)
+        self.ctx.progress.start("statistics", None)
         async with asyncio.TaskGroup() as tasks:
-            async for page in self.udemy.iter_activity_pages(from_date=from_date):
+            async for page in self.ctx.udemy.iter_activity_pages(from_date=from_date):
                 self.ctx.listing_stopped("activity", page.stop)
                 await self._page(page.items, tasks)
                 for problem in page.problems:
-                    self.tally.add("skipped")
+                    self.ctx.tally.add("skipped")
                     self.ctx.outcomes.append(
                         ItemOutcome(
                             "statistic", str(problem.record_id or "?"), "skipped", problem.reason
                         )
                     )
-                self.progress.advance("statistics", len(page.items) + len(page.problems))
+                self.ctx.progress.advance("statistics", len(page.items) + len(page.problems))
             if self.batch:
                 await self._send(tasks)
         await self._flush_waiting()
-        self.progress.finish("statistics")
-        if self.pull_all and not self.dry_run:
+        self.ctx.progress.finish("statistics")
+        if self.pull_all and not self.ctx.dry_run:
             self._expire_unrebuildable(started)
         self._report_unmatched()
         return self.ctx.status_from_tally()
@@ -189,39 +180,41 @@ class StatisticsRun:
         200 reads for 100,000 users. A dry run writes nothing and matches against the directory
         the last run stored.
         """
-        if self.dry_run:
-            return self.store.learners.last_refreshed_at(self.conn) is not None
+        if self.ctx.dry_run:
+            return self.ctx.store.learners.last_refreshed_at(self.ctx.conn) is not None
         page: list[LearnerUpdate] = []
         read = 0
         try:
-            async for user in self.l360.iter_users():
+            async for user in self.ctx.l360.iter_users():
                 if user.mail:
                     page.append(
                         LearnerUpdate(user.mail.strip().lower(), user.id, user.status or "unknown")
                     )
                 if len(page) >= _DIRECTORY_PAGE:
-                    await self.ctx.db(self.store.learners.upsert, self.conn, page, started)
+                    await self.ctx.db(self.ctx.store.learners.upsert, self.ctx.conn, page, started)
                     read, page = read + len(page), []
         except Learning360ScopeError:
-            self.tally.error(
+            self.ctx.tally.error(
                 "the 360Learning credentials lack users:read: unknown learners are recognised "
                 "only from 360Learning's per-item errors, after their statistics were sent"
             )
             return False
         if page:
-            await self.ctx.db(self.store.learners.upsert, self.conn, page, started)
+            await self.ctx.db(self.ctx.store.learners.upsert, self.ctx.conn, page, started)
             read += len(page)
-        removed = self.store.learners.delete_unseen(self.conn, started)
+        removed = self.ctx.store.learners.delete_unseen(self.ctx.conn, started)
         logger.info("learner directory read: %d users, %d gone", read, removed)
-        self.tally.add("learners", read)
+        self.ctx.tally.add("learners", read)
         return True
 
     def _report_unmatched(self) -> None:
         """Count and list the learners whose rows wait for them (from the store: every run's)."""
-        summary = self.store.stats.unmatched_summary(self.conn)
-        self.tally.counts["unmatched"] = summary.rows
-        for learner in self.store.stats.unmatched_learners(self.conn, limit=_UNMATCHED_LISTED):
-            self.tally.unmatched[learner.mail] = learner.courses
+        summary = self.ctx.store.stats.unmatched_summary(self.ctx.conn)
+        self.ctx.tally.counts["unmatched"] = summary.rows
+        for learner in self.ctx.store.stats.unmatched_learners(
+            self.ctx.conn, limit=_UNMATCHED_LISTED
+        ):
+            self.ctx.tally.unmatched[learner.mail] = learner.courses
 
     def _expire_unrebuildable(self, started: datetime) -> None:
         """Expire held rows without a payload that a whole activity pull did not find.
@@ -229,15 +222,15 @@ class StatisticsRun:
         Only a full pull can rebuild them, and this one did not: left held, they would force
         a full pull every day.
         """
-        expired = self.store.stats.expire_held(
-            self.conn,
+        expired = self.ctx.store.stats.expire_held(
+            self.ctx.conn,
             "expired: held without its activity data, and the whole Udemy activity report "
             f"read on {started.date().isoformat()} no longer has this enrollment",
-            self.now(),
+            self.ctx.now(),
         )
         if expired:
             logger.warning("expired %d held statistic(s) Udemy no longer reports", expired)
-            self.tally.add("expired", expired)
+            self.ctx.tally.add("expired", expired)
 
     async def _resend_from_store(self) -> bool:
         """Send, from their stored payload, held rows whose course is now synced and failed
@@ -249,12 +242,12 @@ class StatisticsRun:
         rebuild.
         """
         missing = False
-        rows: Iterator[tuple[StatRow, str | None]] = self.store.stats.iter_resendable(
-            self.conn, self.now(), max_attempts=MAX_STATISTIC_ATTEMPTS
+        rows: Iterator[tuple[StatRow, str | None]] = self.ctx.store.stats.iter_resendable(
+            self.ctx.conn, self.ctx.now(), max_attempts=MAX_STATISTIC_ATTEMPTS
         )
         if self.directory is not None:
             # rows waiting for their learner, sent as soon as the learner is in 360Learning
-            waiting = ((row, None) for row in self.store.stats.iter_unmatched(self.conn))
+            waiting = ((row, None) for row in self.ctx.store.stats.iter_unmatched(self.ctx.conn))
             rows = itertools.chain(rows, waiting)
         async with asyncio.TaskGroup() as tasks:
             for chunk in _batched(rows, _DIRECTORY_PAGE):
@@ -277,14 +270,14 @@ class StatisticsRun:
                     if mapped is None:
                         missing = missing or row.state == StatState.HELD
                         continue
-                    if self.dry_run:
-                        self.tally.add("would_send")
+                    if self.ctx.dry_run:
+                        self.ctx.tally.add("would_send")
                         continue
                     self.resent.add(row.key)
                     mapped, user_id = _for_learner(mapped, learner)
                     await self._queue(mapped, _known_stat(row), user_id, tasks)
-                if still_unmatched and not self.dry_run:
-                    await self.ctx.db(self.store.stats.upsert, self.conn, still_unmatched)
+                if still_unmatched and not self.ctx.dry_run:
+                    await self.ctx.db(self.ctx.store.stats.upsert, self.ctx.conn, still_unmatched)
             if self.batch:
                 await self._send(tasks)
         return missing
@@ -306,7 +299,7 @@ class StatisticsRun:
         self.batch.append(mapped)
         self.batch_prior.append(prior)
         self.batch_users.append(user_id)
-        if len(self.batch) >= self.options.stats_batch_size:
+        if len(self.batch) >= self.ctx.options.stats_batch_size:
             await self._send(tasks)
 
     async def _course_lang(self, external_id: str, stored: str | None) -> str | None:
@@ -318,7 +311,9 @@ class StatisticsRun:
         if stored is not None:
             return stored
         if external_id not in self.langs:
-            info = await self.l360.get_external_course(self.options.integration_id, external_id)
+            info = await self.ctx.l360.get_external_course(
+                self.ctx.options.integration_id, external_id
+            )
             self.langs[external_id] = info.default_lang if info is not None else None
         return self.langs[external_id]
 
@@ -326,7 +321,7 @@ class StatisticsRun:
         activity = [
             (r, normalize_email(r.user_email)) for r in rows if isinstance(r, UdemyCourseActivity)
         ]
-        self.tally.add("fetched", len(activity))
+        self.ctx.tally.add("fetched", len(activity))
         keys = {(str(r.course_id), mail) for r, mail in activity if mail is not None}
         known, learners = await self.ctx.db(self._lookup, keys)
         seen_keys: set[tuple[str, str]] = set()
@@ -339,7 +334,7 @@ class StatisticsRun:
                 r, course_lang=lang, first_activity_at=row.first_activity_at if row else None
             )
             if isinstance(mapped, SkippedRow):
-                self.tally.add("skipped")
+                self.ctx.tally.add("skipped")
                 self.ctx.outcomes.append(
                     ItemOutcome("statistic", ext, "skipped", f"{mapped.reason}: {mapped.detail}")
                 )
@@ -364,13 +359,13 @@ class StatisticsRun:
             if action == "unchanged" and row is not None and row.state == StatState.UNMATCHED:
                 action = "send"  # its learner has appeared in 360Learning since
             if action in ("unchanged", "completed"):
-                self.tally.add("unchanged")
+                self.ctx.tally.add("unchanged")
             elif action == "hold":
-                self.tally.add("held")
+                self.ctx.tally.add("held")
                 # sent from the store once the course arrives (no re-pull needed)
                 self.waiting.append(_waiting(mapped, row, StatState.HELD, self.ctx.run_id))
-            elif self.dry_run:
-                self.tally.add("would_send")
+            elif self.ctx.dry_run:
+                self.ctx.tally.add("would_send")
             else:
                 await self._queue(mapped, prior, user_id, tasks)
         if len(self.waiting) >= _WAITING_FLUSH:
@@ -381,14 +376,14 @@ class StatisticsRun:
         # a learner's row may come on two pages: the last one wins, as page by page before
         waiting = {(u.external_course_id, u.learner_mail): u for u in self.waiting}
         self.waiting = []
-        if waiting and not self.dry_run:
-            await self.ctx.db(self.store.stats.upsert, self.conn, list(waiting.values()))
+        if waiting and not self.ctx.dry_run:
+            await self.ctx.db(self.ctx.store.stats.upsert, self.ctx.conn, list(waiting.values()))
 
     def _active_courses(self) -> dict[str, str | None]:
         """The connection's courses statistics may be sent for, with their ``defaultLang``."""
         return {
             row.external_id: row.default_lang
-            for row in self.store.items.iter(self.conn, kind="course")
+            for row in self.ctx.store.items.iter(self.ctx.conn, kind="course")
             if _course_active(row)
         }
 
@@ -408,7 +403,9 @@ class StatisticsRun:
         self, keys: set[tuple[str, str]]
     ) -> tuple[dict[tuple[str, str], StatRow], dict[str, LearnerRow]]:
         """One page's store reads: the known statistics and their learners."""
-        return self.store.stats.get(self.conn, keys), self._resolve({mail for _, mail in keys})
+        return self.ctx.store.stats.get(self.ctx.conn, keys), self._resolve(
+            {mail for _, mail in keys}
+        )
 
     async def _send(self, tasks: asyncio.TaskGroup) -> None:
         """Hand the batch to a background submit and go on reading.
@@ -430,7 +427,7 @@ class StatisticsRun:
         tasks: asyncio.TaskGroup,
     ) -> None:
         stats: list[ExternalStatistic] = [m.statistic for m in batch]
-        op = await self.l360.submit_statistics(self.options.integration_id, stats)
+        op = await self.ctx.l360.submit_statistics(self.ctx.options.integration_id, stats)
         del stats
         sent = [
             _sent_stat(m, before, user) for m, before, user in zip(batch, prior, users, strict=True)
@@ -444,12 +441,12 @@ class StatisticsRun:
     ) -> None:
         done = await self.ctx.wait(op)
         results = await self._results(op.id, sent)
-        now = self.now()
+        now = self.ctx.now()
         updates = [
             self._outcome(s, result, mapped, now)
             for mapped, (s, result) in zip(batch, results, strict=True)
         ]
-        await self.ctx.db(self.store.stats.upsert, self.conn, updates)
+        await self.ctx.db(self.ctx.store.stats.upsert, self.ctx.conn, updates)
         self.ctx.finish_operation(op.id, done.status)
         self.ctx.flush_outcomes()
 
@@ -467,7 +464,7 @@ class StatisticsRun:
         """
         course, mail = s.key
         if result.error is None:
-            self.tally.add("updated" if s.was_sent else "created")
+            self.ctx.tally.add("updated" if s.was_sent else "created")
             return StatUpdate(
                 external_course_id=course,
                 learner_mail=mail,
@@ -480,8 +477,8 @@ class StatisticsRun:
             )
         message = result.error.message
         if result.error.kind in _LEARNER_GONE:
-            self.tally.add("unmatched")
-            self.tally.unmatched[mail] += 1
+            self.ctx.tally.add("unmatched")
+            self.ctx.tally.unmatched[mail] += 1
             self.ctx.outcomes.append(ItemOutcome("statistic", course, "unmatched", message, mail))
             # re-sent only when the Udemy row changes or on a full pull: no payload kept
             return StatUpdate(
@@ -508,7 +505,7 @@ class StatisticsRun:
             # sent again from the store with backoff, MAX_STATISTIC_ATTEMPTS times at most
             payload=_wire(mapped) if mapped is not None else None,
             attempts=attempts,
-            next_retry_at=next_retry_at(attempts, now, self.options.retry_failed_after),
+            next_retry_at=next_retry_at(attempts, now, self.ctx.options.retry_failed_after),
         )
 
 
